@@ -1,0 +1,25 @@
+import assert from "node:assert/strict";
+import { type Image, toGrey } from "../lib/image.ts";
+
+Deno.test("toGrey uses OpenCV's RGB2GRAY weights and rounding", () => {
+  const rgb: Image = {
+    width: 4,
+    height: 1,
+    channels: 3,
+    data: new Uint8Array([255, 0, 0, 0, 255, 0, 0, 0, 255, 10, 200, 30]),
+  };
+  const grey = toGrey(rgb);
+  assert.equal(grey.channels, 1);
+  // Values from cv2.cvtColor(np.array([[[255,0,0],[0,255,0],[0,0,255],[10,200,30]]], np.uint8), cv2.COLOR_RGB2GRAY)
+  assert.deepEqual([...grey.data], [76, 150, 29, 124]);
+});
+
+Deno.test("toGrey returns a grey image unchanged", () => {
+  const grey: Image = {
+    width: 2,
+    height: 1,
+    channels: 1,
+    data: new Uint8Array([1, 2]),
+  };
+  assert.equal(toGrey(grey), grey);
+});
