@@ -1,0 +1,142 @@
+/**
+ * Turns a detected face box into the grey patch the recogniser sees, the same
+ * way for training and for recognition: crop (with an optional margin),
+ * resize to a fixed size, equalise the histogram.
+ *
+ * @module
+ */
+
+import type { Box, Image } from "./image.ts";
+
+/** How faces are prepared. */
+export interface FacePrepOptions {
+  /** Side of the square patch in pixels (0 keeps the crop's own size). Default 100. */
+  size?: number;
+  /** Extra border around the box, as a fraction of its width/height. Default 0. */
+  margin?: number;
+  /** Equalise the histogram (OpenCV's `equalizeHist`). Default true. */
+  equalize?: boolean;
+}
+
+/** The defaults used by training and by the server. */
+export const DEFAULT_FACE_PREP: Required<FacePrepOptions> = {
+  size: 100,
+  margin: 0,
+  equalize: true,
+};
+
+/** Crops `box` (grown by `margin`, clipped to the image) out of a grey image. */
+export function cropGrey(
+  grey: Image,
+  box: Box,
+  options: { margin?: number } = {},
+): Image {
+  if (grey.channels !== 1) throw new Error("cropGrey needs a grey image");
+  const margin = options.margin ?? 0;
+  const dx = Math.round(box.w * margin);
+  const dy = Math.round(box.h * margin);
+  const x0 = Math.max(0, box.x - dx);
+  const y0 = Math.max(0, box.y - dy);
+  const x1 = Math.min(grey.width, box.x + box.w + dx);
+  const y1 = Math.min(grey.height, box.y + box.h + dy);
+  const width = x1 - x0;
+  const height = y1 - y0;
+  if (width <= 0 || height <= 0) {
+    throw new Error(
+      `face box ${box.x},${box.y} ${box.w}x${box.h} is outside the ${grey.width}x${grey.height} image`,
+    );
+  }
+  const data = new Uint8Array(width * height);
+  for (let y = 0; y < height; y++) {
+    const start = (y0 + y) * grey.width + x0;
+    data.set(grey.data.subarray(start, start + width), y * width);
+  }
+  return { width, height, channels: 1, data };
+}
+
+/**
+ * Resizes a grey image with bilinear interpolation (pixel centres aligned as
+ * in OpenCV's INTER_LINEAR; not bit-exact with it, and need not be: training
+ * and recognition both use this function).
+ */
+export function resizeGrey(grey: Image, width: number, height: number): Image {
+  if (grey.channels !== 1) throw new Error("resizeGrey needs a grey image");
+  if (grey.width === width && grey.height === height) return grey;
+  const out = new Uint8Array(width * height);
+  const sx = grey.width / width;
+  const sy = grey.height / height;
+  const src = grey.data;
+  const maxX = grey.width - 1;
+  const maxY = grey.height - 1;
+  for (let y = 0; y < height; y++) {
+    const fy = Math.min(Math.max((y + 0.5) * sy - 0.5, 0), maxY);
+    const y0 = Math.floor(fy);
+    const y1 = Math.min(y0 + 1, maxY);
+    const wy = fy - y0;
+    for (let x = 0; x < width; x++) {
+      const fx = Math.min(Math.max((x + 0.5) * sx - 0.5, 0), maxX);
+      const x0 = Math.floor(fx);
+      const x1 = Math.min(x0 + 1, maxX);
+      const wx = fx - x0;
+      const top = src[y0 * grey.width + x0] * (1 - wx) +
+        src[y0 * grey.width + x1] * wx;
+      const bottom = src[y1 * grey.width + x0] * (1 - wx) +
+        src[y1 * grey.width + x1] * wx;
+      out[y * width + x] = Math.round(top * (1 - wy) + bottom * wy);
+    }
+  }
+  return { width, height, channels: 1, data: out };
+}
+
+/**
+ * Histogram equalisation with OpenCV's `equalizeHist` lookup table, so that
+ * the result equals `cv2.equalizeHist` for the same input.
+ */
+export function equalizeHist(grey: Image): Image {
+  if (grey.channels !== 1) throw new Error("equalizeHist needs a grey image");
+  const hist = new Uint32Array(256);
+  const src = grey.data;
+  for (let i = 0; i < src.length; i++) hist[src[i]]++;
+  let first = 0;
+  while (first < 255 && hist[first] === 0) first++;
+  const total = src.length;
+  const out = new Uint8Array(total);
+  if (hist[first] === total) {
+    out.fill(first);
+    return { width: grey.width, height: grey.height, channels: 1, data: out };
+  }
+  // OpenCV computes the scale and each entry in float32 and rounds half to even.
+  const scale = Math.fround(255 / (total - hist[first]));
+  const lut = new Uint8Array(256);
+  let sum = 0;
+  for (let i = first + 1; i < 256; i++) {
+    sum += hist[i];
+    lut[i] = Math.min(255, roundHalfEven(Math.fround(sum * scale)));
+  }
+  for (let i = 0; i < total; i++) out[i] = lut[src[i]];
+  return { width: grey.width, height: grey.height, channels: 1, data: out };
+}
+
+/** Rounds to the nearest integer, halves to even (C's `rint`, OpenCV's `cvRound`). */
+function roundHalfEven(value: number): number {
+  const floor = Math.floor(value);
+  const diff = value - floor;
+  if (diff > 0.5) return floor + 1;
+  if (diff < 0.5) return floor;
+  return floor % 2 === 0 ? floor : floor + 1;
+}
+
+/** Crops, resizes and equalises one face as set by `options`. */
+export function prepareFace(
+  grey: Image,
+  box: Box,
+  options: FacePrepOptions = {},
+): Image {
+  const size = options.size ?? DEFAULT_FACE_PREP.size;
+  let face = cropGrey(grey, box, {
+    margin: options.margin ?? DEFAULT_FACE_PREP.margin,
+  });
+  if (size > 0) face = resizeGrey(face, size, size);
+  if (options.equalize ?? DEFAULT_FACE_PREP.equalize) face = equalizeHist(face);
+  return face;
+}
