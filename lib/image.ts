@@ -46,3 +46,27 @@ export function toGrey(image: Image): Image {
   }
   return { width: image.width, height: image.height, channels: 1, data: out };
 }
+
+/**
+ * Converts raw BGR bytes (OpenCV's and ffmpeg's `bgr24` order) to grey with
+ * the same weights and rounding as `cv2.cvtColor(img, cv2.COLOR_BGR2GRAY)`.
+ */
+export function greyFromBgr(
+  bytes: Uint8Array,
+  width: number,
+  height: number,
+): Image {
+  const n = width * height;
+  if (bytes.length !== n * 3) {
+    throw new Error(
+      `expected ${n * 3} BGR bytes for ${width}x${height}, got ${bytes.length}`,
+    );
+  }
+  const out = new Uint8Array(n);
+  for (let i = 0, j = 0; i < n; i++, j += 3) {
+    out[i] =
+      (bytes[j] * 1868 + bytes[j + 1] * 9617 + bytes[j + 2] * 4899 + 8192) >>
+      14;
+  }
+  return { width, height, channels: 1, data: out };
+}

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { type Image, toGrey } from "../lib/image.ts";
+import { greyFromBgr, type Image, toGrey } from "../lib/image.ts";
 
 Deno.test("toGrey uses OpenCV's RGB2GRAY weights and rounding", () => {
   const rgb: Image = {
@@ -22,4 +22,11 @@ Deno.test("toGrey returns a grey image unchanged", () => {
     data: new Uint8Array([1, 2]),
   };
   assert.equal(toGrey(grey), grey);
+});
+
+Deno.test("greyFromBgr equals toGrey of the same pixels in RGB order", () => {
+  const bgr = new Uint8Array([0, 0, 255, 0, 255, 0, 255, 0, 0, 30, 200, 10]);
+  const grey = greyFromBgr(bgr, 2, 2);
+  assert.deepEqual([...grey.data], [76, 150, 29, 124]);
+  assert.throws(() => greyFromBgr(bgr, 3, 2), /expected 18 BGR bytes/);
 });
