@@ -16,6 +16,7 @@ import cvModule from "@techstark/opencv-js";
 export type CV = any;
 
 let loading: Promise<CV> | undefined;
+let loaded: CV | undefined;
 
 /**
  * Returns the initialised `cv` object. The first call loads the WASM module
@@ -33,17 +34,32 @@ export function loadOpenCV(): Promise<CV> {
         return;
       }
       if (typeof cv.Mat === "function") {
-        resolve(wrap(cv));
+        loaded = wrap(cv);
+        resolve(loaded);
         return;
       }
       const previous = cv.onRuntimeInitialized;
       cv.onRuntimeInitialized = () => {
         if (typeof previous === "function") previous();
-        resolve(wrap(cv));
+        loaded = wrap(cv);
+        resolve(loaded);
       };
     });
   }
   return loading;
+}
+
+/**
+ * Returns the `cv` object for synchronous code, once a
+ * {@linkcode loadOpenCV} call has finished.
+ *
+ * @throws {Error} when OpenCV is not loaded yet.
+ */
+export function openCVSync(): CV {
+  if (loaded === undefined) {
+    throw new Error("OpenCV is not loaded yet: await loadOpenCV() first");
+  }
+  return loaded;
 }
 
 /**

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { loadOpenCV } from "../lib/opencv.ts";
+import { loadOpenCV, openCVSync } from "../lib/opencv.ts";
 
 Deno.test("loadOpenCV returns a working cv object, once per process", async () => {
   const first = loadOpenCV();
@@ -17,4 +17,5 @@ Deno.test("loadOpenCV returns a working cv object, once per process", async () =
     mat.delete();
   }
   assert.match(cv.getBuildInformation(), /OpenCV 4\.12/);
+  assert.equal(openCVSync(), cv, "sync access once loaded");
 });
