@@ -34,8 +34,13 @@ export class StageStats {
 
   /** Records one frame's durations, e.g. `{ detect: 4.1, recognise: 0.8 }`. */
   add(durations: Record<string, number>): void {
-    this.#frames++;
-    for (const [name, ms] of Object.entries(durations)) {
+    this.addTotals(1, durations);
+  }
+
+  /** Records `frames` frames at once, given their summed durations per stage. */
+  addTotals(frames: number, sums: Record<string, number>): void {
+    this.#frames += frames;
+    for (const [name, ms] of Object.entries(sums)) {
       this.#sums.set(name, (this.#sums.get(name) ?? 0) + ms);
     }
   }

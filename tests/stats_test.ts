@@ -37,3 +37,11 @@ Deno.test("StageStats averages stages per frame and resets", () => {
   assert.equal(stats.frames, 0);
   assert.deepEqual(stats.means(), {});
 });
+
+Deno.test("StageStats.addTotals adds many frames at once", () => {
+  const stats = new StageStats();
+  stats.addTotals(4, { detect: 20 });
+  stats.add({ detect: 5 });
+  assert.equal(stats.frames, 5);
+  assert.deepEqual(stats.means(), { detect: 5 });
+});

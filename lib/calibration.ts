@@ -1,0 +1,113 @@
+/**
+ * Chooses the "unknown" distance threshold from the training set itself.
+ *
+ * Leave-one-out on the training histograms gives two samples of distances:
+ * - known: each face's nearest distance to the other faces of the same person
+ *   (what a new photo of a known person looks like);
+ * - unknown: each face's nearest distance to the faces of everybody else (what
+ *   a stranger looks like, with that person left out of the model).
+ * The threshold is the value that best separates the two (highest balanced
+ * accuracy), at the middle of the best range.
+ *
+ * @module
+ */
+
+import { chiSquareAlt } from "./lbph.ts";
+
+/** What calibration found. */
+export interface Calibration {
+  /** The chosen threshold: a distance at or above it is `unknown`. */
+  threshold: number;
+  /** Share of known-person samples below the threshold (would be named). */
+  knownAccepted: number;
+  /** Share of stranger samples at or above the threshold (would be `unknown`). */
+  unknownRejected: number;
+  /** Number of known samples (faces whose person has at least 2 faces). */
+  knownSamples: number;
+  /** Number of stranger samples (needs at least 2 people). */
+  unknownSamples: number;
+}
+
+/**
+ * Leave-one-out nearest distances: `known[i]` to the same person's other
+ * faces, `unknown[i]` to all other people's faces (NaN where undefined).
+ */
+export function leaveOneOutDistances(
+  histograms: readonly Float32Array[],
+  labels: readonly number[],
+): { known: number[]; unknown: number[] } {
+  const n = histograms.length;
+  const known: number[] = new Array(n).fill(Infinity);
+  const unknown: number[] = new Array(n).fill(Infinity);
+  for (let i = 0; i < n; i++) {
+    for (let j = i + 1; j < n; j++) {
+      const d = chiSquareAlt(histograms[i], histograms[j]);
+      if (labels[i] === labels[j]) {
+        if (d < known[i]) known[i] = d;
+        if (d < known[j]) known[j] = d;
+      } else {
+        if (d < unknown[i]) unknown[i] = d;
+        if (d < unknown[j]) unknown[j] = d;
+      }
+    }
+  }
+  return {
+    known: known.filter(Number.isFinite),
+    unknown: unknown.filter(Number.isFinite),
+  };
+}
+
+/**
+ * Picks the threshold that best separates known from stranger distances.
+ * Throws when the training set cannot say (fewer than 2 people, or nobody
+ * with 2 faces): the caller then keeps a fixed default.
+ */
+export function calibrateThreshold(
+  histograms: readonly Float32Array[],
+  labels: readonly number[],
+): Calibration {
+  const { known, unknown } = leaveOneOutDistances(histograms, labels);
+  if (known.length === 0 || unknown.length === 0) {
+    throw new Error(
+      "calibration needs at least 2 people and one person with 2 or more faces",
+    );
+  }
+  return bestSplit(known, unknown);
+}
+
+/** The threshold with the highest balanced accuracy between two samples. */
+export function bestSplit(known: number[], unknown: number[]): Calibration {
+  const candidates = [...new Set([...known, ...unknown])].sort((a, b) => a - b);
+  // A threshold t accepts d < t. Try just above every observed distance.
+  let bestScore = -1;
+  let bestLow = 0;
+  let bestHigh = 0;
+  const sortedKnown = [...known].sort((a, b) => a - b);
+  const sortedUnknown = [...unknown].sort((a, b) => a - b);
+  let k = 0;
+  let u = 0;
+  for (let c = 0; c < candidates.length; c++) {
+    const t = candidates[c];
+    while (k < sortedKnown.length && sortedKnown[k] <= t) k++;
+    while (u < sortedUnknown.length && sortedUnknown[u] <= t) u++;
+    // Threshold just above t: known <= t accepted, unknown <= t wrongly accepted.
+    const score = k / sortedKnown.length + (1 - u / sortedUnknown.length);
+    const next = c + 1 < candidates.length ? candidates[c + 1] : t * 1.1 + 1;
+    if (score > bestScore + 1e-12) {
+      bestScore = score;
+      bestLow = t;
+      bestHigh = next;
+    } else if (Math.abs(score - bestScore) <= 1e-12 && bestHigh === t) {
+      bestHigh = next; // extend a run of equally good thresholds
+    }
+  }
+  const threshold = (bestLow + bestHigh) / 2;
+  return {
+    threshold,
+    knownAccepted: known.filter((d) => d < threshold).length / known.length,
+    unknownRejected: unknown.filter((d) => d >= threshold).length /
+      unknown.length,
+    knownSamples: known.length,
+    unknownSamples: unknown.length,
+  };
+}

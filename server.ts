@@ -1,0 +1,195 @@
+/**
+ * The recognition server: trains (or loads) the recogniser, then answers
+ * frames on a ZeroMQ ROUTER socket, shared out to recognition workers behind
+ * a DEALER backend (`zmq_proxy`).
+ *
+ * ```sh
+ * deno task server [--bind tcp://127.0.0.1:5555] [--train train | --model model.yml]
+ * ```
+ *
+ * @module
+ */
+
+import {
+  numberFlag,
+  parseFlags,
+  runMain,
+  stringFlag,
+  UsageError,
+} from "./lib/cli.ts";
+import { FaceDetector, SERVER_DETECT_OPTIONS } from "./lib/detector.ts";
+import { obtainModel } from "./lib/model_source.ts";
+import { StageStats } from "./lib/stats.ts";
+import type { FaceMode } from "./lib/training.ts";
+import { packModel, WorkerPool } from "./lib/worker_pool.ts";
+import { Context, libraryPath, proxy } from "./lib/zmq.ts";
+
+const HELP = `facezmq server: recognises faces in the frames clients send.
+
+Usage: deno task server [options]
+
+  --bind ENDPOINT        where clients connect (default tcp://127.0.0.1:5555;
+                         tcp://0.0.0.0:5555 to accept other machines)
+  --train DIR            train from DIR/<person>/<images> (default train)
+  --model FILE           load a model saved by "deno task train" (or cv2.face)
+  --faces detect|whole   training images: find the face (default) or use as is
+  --threshold N          distance at or above which a face is "unknown"
+                         (default: calibrated on the training set)
+  --workers N            recognition threads (default: number of cores)
+  --backend ENDPOINT     also let remote workers connect here
+                         (e.g. tcp://0.0.0.0:5556; see "deno task worker")
+  --detect-width N       detect on frames shrunk to this width (default ${SERVER_DETECT_OPTIONS.maxWidth}, 0 = full size)
+  --min-neighbors N      Haar minNeighbors (default ${SERVER_DETECT_OPTIONS.minNeighbors})
+  --max-message-size N   largest request in bytes (default 64 MiB)
+  --stats SECONDS        stats line interval (default 10, 0 = off)
+  -h, --help             this text
+`;
+
+async function main(): Promise<number> {
+  const { values } = parseFlags(Deno.args, {
+    flags: {
+      bind: { type: "string", default: "tcp://127.0.0.1:5555" },
+      train: { type: "string" },
+      model: { type: "string" },
+      faces: { type: "string", default: "detect" },
+      threshold: { type: "string" },
+      workers: { type: "string" },
+      backend: { type: "string" },
+      "detect-width": { type: "string" },
+      "min-neighbors": { type: "string" },
+      "max-message-size": { type: "string" },
+      stats: { type: "string", default: "10" },
+      help: { type: "boolean", short: "h" },
+    },
+  });
+  if (values.help) {
+    console.log(HELP);
+    return 0;
+  }
+  const faces = stringFlag(values, "faces") as FaceMode;
+  if (faces !== "detect" && faces !== "whole") {
+    throw new UsageError(`--faces must be detect or whole, not "${faces}"`);
+  }
+  if (values.train !== undefined && values.model !== undefined) {
+    throw new UsageError("give --train or --model, not both");
+  }
+  const threshold = numberFlag(values, "threshold", { min: 0 });
+  const workers =
+    numberFlag(values, "workers", { min: 1, max: 64, integer: true }) ??
+      Math.max(1, navigator.hardwareConcurrency || 1);
+  const detect = {
+    ...SERVER_DETECT_OPTIONS,
+    maxWidth: numberFlag(values, "detect-width", {
+      min: 0,
+      max: 4096,
+      integer: true,
+    }) ??
+      SERVER_DETECT_OPTIONS.maxWidth,
+    minNeighbors: numberFlag(values, "min-neighbors", {
+      min: 0,
+      max: 100,
+      integer: true,
+    }) ??
+      SERVER_DETECT_OPTIONS.minNeighbors,
+  };
+  const maxMessageSize =
+    numberFlag(values, "max-message-size", { min: 1024, integer: true }) ??
+      64 * 1024 * 1024;
+  const statsSeconds = numberFlag(values, "stats", { min: 0 }) ?? 10;
+  const bind = stringFlag(values, "bind")!;
+
+  const t0 = performance.now();
+  const detector = await FaceDetector.create();
+  const recognizer = await obtainModel({
+    model: stringFlag(values, "model"),
+    train: stringFlag(values, "train"),
+    faces,
+    threshold,
+    detector,
+  });
+  detector.close();
+
+  const context = new Context();
+  const frontend = context.socket("ROUTER", { maxMessageSize });
+  const backend = context.socket("DEALER");
+  try {
+    frontend.bind(bind);
+  } catch (error) {
+    await context.close();
+    throw new UsageError(
+      `cannot listen on ${bind}: ${(error as Error).message}`,
+    );
+  }
+  backend.bind("tcp://127.0.0.1:0");
+  const internal = backend.lastEndpoint;
+  const remote = stringFlag(values, "backend");
+  if (remote) {
+    try {
+      backend.bind(remote);
+    } catch (error) {
+      await context.close();
+      throw new UsageError(
+        `cannot listen for workers on ${remote}: ${(error as Error).message}`,
+      );
+    }
+  }
+
+  const stats = new StageStats();
+  let errors = 0;
+  const pool = await WorkerPool.start(workers, {
+    endpoint: internal,
+    model: packModel(recognizer),
+    detect,
+    limits: { maxWidth: 4096, maxHeight: 4096 },
+    statsInterval: 1000,
+  }, {
+    onStats: (event) => {
+      errors += event.errors;
+      stats.addTotals(event.frames, event.sums);
+    },
+    onError: (message) => console.error(`error: ${message}`),
+  });
+
+  const stop = new AbortController();
+  const proxying = proxy(frontend, backend, { signal: stop.signal });
+  console.log(
+    `ready: serving on ${frontend.lastEndpoint} with ${workers} worker${
+      workers > 1 ? "s" : ""
+    }` +
+      (remote ? `, remote workers on ${remote}` : "") +
+      ` (started in ${
+        ((performance.now() - t0) / 1000).toFixed(1)
+      } s, libzmq ${libraryPath()})`,
+  );
+
+  const timer = statsSeconds > 0
+    ? setInterval(() => {
+      if (stats.frames === 0 && errors === 0) return;
+      console.error(
+        `stats: ${stats.line()}${errors ? `, ${errors} bad requests` : ""}`,
+      );
+      stats.reset();
+      errors = 0;
+    }, statsSeconds * 1000)
+    : undefined;
+
+  let resolveSignal!: (name: string) => void;
+  const signalled = new Promise<string>((r) => resolveSignal = r);
+  const onInt = () => resolveSignal("SIGINT");
+  const onTerm = () => resolveSignal("SIGTERM");
+  Deno.addSignalListener("SIGINT", onInt);
+  if (Deno.build.os !== "windows") Deno.addSignalListener("SIGTERM", onTerm);
+  const name = await signalled;
+  console.error(`${name}: shutting down`);
+  if (timer !== undefined) clearInterval(timer);
+  stop.abort();
+  await Promise.race([
+    proxying.catch(() => {}),
+    new Promise((r) => setTimeout(r, 300)),
+  ]);
+  await pool.stop(400);
+  await Promise.race([context.close(), new Promise((r) => setTimeout(r, 200))]);
+  return 0;
+}
+
+if (import.meta.main) runMain(main);
