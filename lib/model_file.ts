@@ -569,9 +569,9 @@ function interpret(root: MapNode): LbphRecognizer {
  * @throws {Error} naming the file when it cannot be read or is not a model.
  */
 export async function loadModel(path: string): Promise<LbphRecognizer> {
-  let text: string;
+  let bytes: Uint8Array;
   try {
-    text = await Deno.readTextFile(path);
+    bytes = await Deno.readFile(path);
   } catch (err) {
     if (err instanceof Deno.errors.NotFound) {
       throw new Error(`${path}: model file not found`);
@@ -582,10 +582,16 @@ export async function loadModel(path: string): Promise<LbphRecognizer> {
     if (err instanceof Deno.errors.IsADirectory) {
       throw new Error(`${path}: is a directory, not a model file`);
     }
-    if (err instanceof TypeError) {
-      throw new Error(`${path}: not a text (YAML) model file`);
-    }
     throw new Error(`${path}: cannot read the model file: ${errorText(err)}`);
+  }
+  let text: string;
+  try {
+    text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+  } catch {
+    throw new Error(`${path}: not a text (YAML) model file`);
+  }
+  if (text.includes("\0")) {
+    throw new Error(`${path}: not a text (YAML) model file`);
   }
   return parseModel(text, path);
 }
