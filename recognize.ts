@@ -1,0 +1,97 @@
+/**
+ * Names the faces in image files with a saved model, one JSON line per
+ * image on stdout.
+ *
+ * ```sh
+ * deno task recognize --model model.yml [--faces detect|whole] IMAGE...
+ * ```
+ *
+ * @module
+ */
+
+import {
+  numberFlag,
+  parseFlags,
+  runMain,
+  stringFlag,
+  UsageError,
+} from "./lib/cli.ts";
+import { FaceDetector } from "./lib/detector.ts";
+import { readImage } from "./lib/image_io.ts";
+import { loadModel } from "./lib/model_file.ts";
+import { recognise } from "./lib/recognition.ts";
+import { TRAINING_DETECT_OPTIONS } from "./lib/training.ts";
+
+const HELP = `facezmq recognize: who is in these photos?
+
+Usage: deno task recognize --model FILE [options] IMAGE...
+
+  --model FILE           a model saved by "deno task train" (or cv2.face)
+  --faces detect|whole   find the faces (default), or take each image as one
+                         face, used exactly as given
+  --threshold N          override the model's unknown threshold
+  -h, --help             this text
+
+Prints one line per image:
+  {"file":…,"faces":[{"x":…,"y":…,"w":…,"h":…,"label":"name or unknown","distance":…}]}
+An image that cannot be read gives {"file":…,"error":…} and exit code 1.
+`;
+
+async function main(): Promise<number> {
+  const { values, positionals } = parseFlags(Deno.args, {
+    flags: {
+      model: { type: "string" },
+      faces: { type: "string", default: "detect" },
+      threshold: { type: "string" },
+      help: { type: "boolean", short: "h" },
+    },
+    positionals: true,
+  });
+  if (values.help) {
+    console.log(HELP);
+    return 0;
+  }
+  const modelPath = stringFlag(values, "model");
+  if (!modelPath) {
+    throw new UsageError(
+      "--model FILE is needed (make one with deno task train)",
+    );
+  }
+  const faces = stringFlag(values, "faces");
+  if (faces !== "detect" && faces !== "whole") {
+    throw new UsageError(`--faces must be detect or whole, not "${faces}"`);
+  }
+  if (positionals.length === 0) {
+    throw new UsageError("give one or more image files");
+  }
+  const recognizer = await loadModel(modelPath);
+  const threshold = numberFlag(values, "threshold", { min: 0 });
+  if (threshold !== undefined) recognizer.threshold = threshold;
+  const detector = faces === "detect" ? await FaceDetector.create() : undefined;
+  let failures = 0;
+  for (const file of positionals) {
+    try {
+      const image = await readImage(file, { grey: true });
+      const found = recognise(image, {
+        recognizer,
+        detector,
+        detect: TRAINING_DETECT_OPTIONS,
+        whole: faces === "whole",
+      });
+      console.log(JSON.stringify({
+        file,
+        faces: found.map((f) => ({
+          ...f,
+          distance: Number(f.distance.toFixed(6)),
+        })),
+      }));
+    } catch (error) {
+      failures++;
+      console.log(JSON.stringify({ file, error: (error as Error).message }));
+    }
+  }
+  detector?.close();
+  return failures > 0 ? 1 : 0;
+}
+
+if (import.meta.main) runMain(main);
