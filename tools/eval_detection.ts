@@ -1,0 +1,217 @@
+/**
+ * Measures face detection on the annotated photos (dlib's training.xml and
+ * testing.xml over PASCAL VOC 2011 images) and times detection on a 640x480
+ * frame.
+ *
+ *     deno run --allow-read tools/eval_detection.ts [--data DIR | --fixtures]
+ *       [--cascade FILE] [--runs N]
+ *
+ * `--data DIR` reads the JPEG photos and XML files from DIR (default
+ * /work/shared/data/detection). `--fixtures` reads instead the grey PGMs
+ * that native OpenCV decoded (tests/fixtures/detection/, with copies of the
+ * XML files), which removes the jpeg-js vs libjpeg decoding difference.
+ *
+ * A truth box counts as found when an unused detection has its centre inside
+ * it or IoU >= 0.3 (dlib's boxes are tighter than Haar's). Detections that
+ * match no truth box are false positives.
+ *
+ * @module
+ */
+
+import { parseArgs } from "node:util";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import type { Box, Image } from "../lib/image.ts";
+import { readImage } from "../lib/image_io.ts";
+import { type DetectOptions, FaceDetector } from "../lib/detector.ts";
+import { loadOpenCV } from "../lib/opencv.ts";
+
+/** A parameter set to evaluate; `shrink` sets maxWidth to width * shrink. */
+interface Config extends DetectOptions {
+  name: string;
+  shrink?: number;
+}
+
+const CONFIGS: Config[] = [
+  { name: "1.1/3", scaleFactor: 1.1, minNeighbors: 3 },
+  { name: "1.1/5", scaleFactor: 1.1, minNeighbors: 5 },
+  { name: "1.2/5", scaleFactor: 1.2, minNeighbors: 5 },
+  { name: "1.1/3 half", scaleFactor: 1.1, minNeighbors: 3, shrink: 0.5 },
+  { name: "1.1/5 half", scaleFactor: 1.1, minNeighbors: 5, shrink: 0.5 },
+  { name: "1.2/5 half", scaleFactor: 1.2, minNeighbors: 5, shrink: 0.5 },
+  { name: "1.1/4 half", scaleFactor: 1.1, minNeighbors: 4, shrink: 0.5 },
+  { name: "1.1/5 min 30", scaleFactor: 1.1, minNeighbors: 5, minSize: 30 },
+];
+
+/** Parses `<image file=...><box top left width height/>...</image>`. */
+function parseAnnotations(xml: string): Map<string, Box[]> {
+  const result = new Map<string, Box[]>();
+  const imageRe = /<image\s+file='([^']+)'[^>]*>([\s\S]*?)<\/image>/g;
+  const boxRe =
+    /<box\s+top='(\d+)'\s+left='(\d+)'\s+width='(\d+)'\s+height='(\d+)'/g;
+  for (const m of xml.matchAll(imageRe)) {
+    const boxes: Box[] = [];
+    for (const b of m[2].matchAll(boxRe)) {
+      boxes.push({ x: +b[2], y: +b[1], w: +b[3], h: +b[4] });
+    }
+    result.set(m[1], boxes);
+  }
+  return result;
+}
+
+function iou(a: Box, b: Box): number {
+  const x0 = Math.max(a.x, b.x);
+  const y0 = Math.max(a.y, b.y);
+  const x1 = Math.min(a.x + a.w, b.x + b.w);
+  const y1 = Math.min(a.y + a.h, b.y + b.h);
+  const inter = Math.max(0, x1 - x0) * Math.max(0, y1 - y0);
+  return inter / (a.w * a.h + b.w * b.h - inter);
+}
+
+function matches(truth: Box, found: Box): boolean {
+  const cx = found.x + found.w / 2;
+  const cy = found.y + found.h / 2;
+  const centreInside = cx >= truth.x && cx <= truth.x + truth.w &&
+    cy >= truth.y && cy <= truth.y + truth.h;
+  return centreInside || iou(truth, found) >= 0.3;
+}
+
+/** Greedy one-to-one matching: returns [found truths, false positives]. */
+function score(truths: Box[], found: Box[]): [number, number] {
+  const used = new Set<number>();
+  let hits = 0;
+  for (const t of truths) {
+    let best = -1;
+    let bestIou = -1;
+    found.forEach((f, i) => {
+      if (used.has(i) || !matches(t, f)) return;
+      const v = iou(t, f);
+      if (v > bestIou) {
+        bestIou = v;
+        best = i;
+      }
+    });
+    if (best >= 0) {
+      used.add(best);
+      hits++;
+    }
+  }
+  return [hits, found.length - used.size];
+}
+
+function median(values: number[]): number {
+  const s = [...values].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)];
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      data: { type: "string", default: "/work/shared/data/detection" },
+      cascade: { type: "string" },
+      runs: { type: "string", default: "10" },
+      fixtures: { type: "boolean", default: false },
+    },
+  });
+  const dir = values.fixtures
+    ? fileURLToPath(new URL("../tests/fixtures/detection/", import.meta.url))
+    : values.data!;
+  const runs = Number(values.runs);
+  const detector = await FaceDetector.create({ cascadePath: values.cascade });
+  const sets: [string, Map<string, Box[]>][] = [];
+  for (const file of ["training.xml", "testing.xml"]) {
+    sets.push([
+      file,
+      parseAnnotations(await Deno.readTextFile(join(dir, file))),
+    ]);
+  }
+  const images = new Map<string, Image>();
+  for (const [, annotations] of sets) {
+    for (const name of annotations.keys()) {
+      const file = values.fixtures ? name.replace(/\.jpg$/, ".pgm") : name;
+      images.set(name, await readImage(join(dir, file), { grey: true }));
+    }
+  }
+  console.log(`cascade: ${values.cascade ?? "bundled default"}`);
+  console.log(
+    `images: ${values.fixtures ? "cv2-decoded grey PGMs" : "JPEGs"} in ${dir}`,
+  );
+  console.log("config        training      testing       all");
+  for (const config of CONFIGS) {
+    const { name, shrink, ...options } = config;
+    const cells: string[] = [];
+    let allHits = 0, allTruth = 0, allFp = 0;
+    for (const [, annotations] of sets) {
+      let hits = 0, truth = 0, fp = 0;
+      for (const [file, truths] of annotations) {
+        const image = images.get(file)!;
+        const maxWidth = shrink ? Math.round(image.width * shrink) : 0;
+        const found = detector.detect(image, { ...options, maxWidth });
+        const [h, f] = score(truths, found);
+        hits += h;
+        fp += f;
+        truth += truths.length;
+      }
+      cells.push(`${hits}/${truth} fp ${fp}`.padEnd(14));
+      allHits += hits;
+      allTruth += truth;
+      allFp += fp;
+    }
+    console.log(
+      `${name.padEnd(14)}${cells.join("")}${allHits}/${allTruth} fp ${allFp}`,
+    );
+  }
+
+  // Timing on a 640x480 frame: a photo scaled up with cv.resize.
+  const cv = await loadOpenCV();
+  const photo = images.get("2008_002506.jpg") ?? [...images.values()][0];
+  const src = new cv.Mat(photo.height, photo.width, cv.CV_8UC1);
+  src.data.set(photo.data);
+  const dst = new cv.Mat();
+  cv.resize(src, dst, new cv.Size(640, 480), 0, 0, cv.INTER_LINEAR);
+  const frame: Image = {
+    width: 640,
+    height: 480,
+    channels: 1,
+    data: dst.data.slice(),
+  };
+  src.delete();
+  dst.delete();
+  console.log(`\ndetect on a 640x480 grey frame, median of ${runs} runs:`);
+  for (
+    const [label, options] of [
+      ["1.1/3 full", { scaleFactor: 1.1, minNeighbors: 3 }],
+      ["1.2/5 full", { scaleFactor: 1.2, minNeighbors: 5 }],
+      ["1.1/5 maxWidth 320", { minNeighbors: 5, maxWidth: 320 }],
+      ["1.2/5 maxWidth 320", {
+        scaleFactor: 1.2,
+        minNeighbors: 5,
+        maxWidth: 320,
+      }],
+      ["1.1/5 maxWidth 240", { minNeighbors: 5, maxWidth: 240 }],
+      ["1.1/5 minSize 60", { minNeighbors: 5, minSize: 60 }],
+      ["1.2/5 minSize 60", { scaleFactor: 1.2, minNeighbors: 5, minSize: 60 }],
+    ] as [string, DetectOptions][]
+  ) {
+    const times: number[] = [];
+    let faces = 0;
+    for (let i = 0; i < runs; i++) {
+      const t = performance.now();
+      faces = detector.detect(frame, options).length;
+      times.push(performance.now() - t);
+    }
+    console.log(
+      `  ${label.padEnd(20)} ${median(times).toFixed(1)} ms (${faces} faces)`,
+    );
+  }
+  detector.close();
+}
+
+if (import.meta.main) {
+  try {
+    await main();
+  } catch (err) {
+    console.error(err instanceof Error ? err.message : err);
+    Deno.exit(1);
+  }
+}
