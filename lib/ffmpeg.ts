@@ -352,8 +352,8 @@ export function resolveInput(
 export interface Frame {
   /**
    * `width * height * channels` bytes, row-major, no padding. The buffer is
-   * reused: it stays valid until the next call of `next()`; copy it
-   * (`data.slice()`) to keep it longer.
+   * reused: the next call of `next()` hands it back to the reader and this
+   * array becomes empty (detached); copy it (`data.slice()`) to keep it.
    */
   data: Uint8Array;
   /** Frame number in the source, from 0; gaps are frames dropped in live mode. */
@@ -446,6 +446,17 @@ async function collectStderr(
   }
 }
 
+/** The error for a program that is not there. */
+function notFoundError(program: string): CaptureError {
+  const name = program.replace(/^.*[\\/]/, "");
+  const flag = name.startsWith("ffplay") ? "ffplay" : "ffmpeg";
+  return new CaptureError(
+    `${name} was not found (tried to run "${program}"). Install ffmpeg ` +
+      `with your package manager (apt install ffmpeg, brew install ffmpeg, ` +
+      `winget install ffmpeg) or pass --${flag} PATH.`,
+  );
+}
+
 /** Spawns a program, turning "not found" into a CaptureError. */
 function spawn(
   program: string,
@@ -460,16 +471,7 @@ function spawn(
       stderr: "piped",
     }).spawn();
   } catch (err) {
-    if (err instanceof Deno.errors.NotFound) {
-      const name = program.replace(/^.*[\\/]/, "");
-      throw new CaptureError(
-        `${name} was not found (tried to run "${program}"). Install ffmpeg ` +
-          `with your package manager (apt install ffmpeg, brew install ` +
-          `ffmpeg, winget install ffmpeg) or pass --${
-            name.startsWith("ffplay") ? "ffplay" : "ffmpeg"
-          } PATH.`,
-      );
-    }
+    if (err instanceof Deno.errors.NotFound) throw notFoundError(program);
     throw err;
   }
 }
@@ -565,141 +567,223 @@ export function openCapture(options: CaptureOptions): Capture {
     "pipe:1",
   ];
   const program = options.ffmpeg ?? "ffmpeg";
-  const child = spawn(program, args, { stdin: "null", stdout: "piped" });
-  const tail = new LineTail();
-  const stderrDone = collectStderr(child.stderr, tail);
+  if (!programExists(program)) throw notFoundError(program);
+  return startCaptureWorker({
+    program,
+    args,
+    frameBytes,
+    everyFrame,
+    label: resolved.label,
+    kind: resolved.kind,
+  });
+}
 
-  // Buffer pool: one being filled, at most one ready, one held by the consumer.
-  const free: Uint8Array[] = [];
-  let filling: Uint8Array = new Uint8Array(frameBytes);
-  let filled = 0;
-  let ready: Frame | null = null;
-  let held: Uint8Array | null = null;
-  let framesRead = 0;
+/** Name under which the capture reader worker runs this module. */
+const WORKER_NAME = "facezmq-ffmpeg-capture";
+
+/** Messages from the main thread to the capture worker. */
+type ToWorker =
+  | {
+    type: "start";
+    program: string;
+    args: string[];
+    frameBytes: number;
+    everyFrame: boolean;
+  }
+  | { type: "next" }
+  | { type: "give"; buffer: ArrayBuffer }
+  | { type: "close" };
+
+/** A frame as it crosses from the worker (time since the epoch, ms). */
+interface WireFrame {
+  buffer: ArrayBuffer;
+  index: number;
+  time: number;
+  dropped: number;
+  read: number;
+}
+
+/** Messages from the capture worker to the main thread. */
+type FromWorker =
+  | { type: "spawned"; pid: number }
+  | ({ type: "frame" } & WireFrame)
+  | {
+    type: "end";
+    success: boolean;
+    code: number;
+    spawnError: string | null;
+    stderr: string;
+    read: number;
+    dropped: number;
+    last: WireFrame | null;
+  };
+
+/** The part of a worker's global scope this module uses. */
+interface WorkerScope {
+  name: string;
+  onmessage: ((event: MessageEvent<ToWorker>) => void) | null;
+  postMessage(message: FromWorker, transfer?: Transferable[]): void;
+}
+
+/** True on PATH (or as a path) so that a missing ffmpeg fails at once. */
+function programExists(program: string): boolean {
+  const candidates: string[] = [];
+  if (/[\\/]/.test(program)) {
+    candidates.push(program);
+  } else {
+    const sep = Deno.build.os === "windows" ? ";" : ":";
+    const exts = Deno.build.os === "windows"
+      ? ["", ...(Deno.env.get("PATHEXT") ?? ".EXE").split(";")]
+      : [""];
+    for (const dir of (Deno.env.get("PATH") ?? "").split(sep)) {
+      if (dir === "") continue;
+      for (const ext of exts) candidates.push(`${dir}/${program}${ext}`);
+    }
+  }
+  for (const path of candidates) {
+    try {
+      if (Deno.statSync(path).isFile) return true;
+    } catch {
+      // Not there.
+    }
+  }
+  return false;
+}
+
+/**
+ * Main-thread side of a capture: ffmpeg is spawned and read by a worker so
+ * that reading goes on while this thread is busy (a consumer doing heavy
+ * synchronous work still gets the newest frame, not a backlog).
+ */
+function startCaptureWorker(
+  setup: {
+    program: string;
+    args: string[];
+    frameBytes: number;
+    everyFrame: boolean;
+    label: string;
+    kind: InputKind;
+  },
+): Capture {
+  const worker = new Worker(import.meta.url, {
+    type: "module",
+    name: WORKER_NAME,
+  });
+  let pid = 0;
   let dropped = 0;
+  let read = 0;
+  let held: ArrayBuffer | null = null;
+  let last: WireFrame | null = null;
   let ended = false;
   let failure: CaptureError | null = null;
   let closing = false;
-  let wake: (() => void) | null = null; // consumer waiting for a frame
-  let taken: (() => void) | null = null; // reader waiting (everyFrame)
+  let pending: ((message: FromWorker | null) => void) | null = null;
+  let endResolve: () => void = () => {};
+  const endPromise = new Promise<void>((resolve) => (endResolve = resolve));
 
-  function notify(): void {
-    const w = wake;
-    wake = null;
-    w?.();
+  function reply(message: FromWorker | null): void {
+    const p = pending;
+    pending = null;
+    p?.(message);
   }
 
-  function completeFrame(): Promise<void> | void {
-    const frame: Frame = {
-      data: filling,
-      index: framesRead,
-      time: performance.now(),
-    };
-    framesRead++;
-    if (ready !== null) {
-      // Live mode only: the consumer did not take the previous frame.
-      dropped++;
-      free.push(ready.data);
-    }
-    ready = frame;
-    filling = free.pop() ?? new Uint8Array(frameBytes);
-    filled = 0;
-    notify();
-    if (everyFrame) {
-      return new Promise<void>((resolve) => {
-        if (ready === null || closing) resolve();
-        else taken = resolve;
-      });
-    }
-  }
-
-  const reader = child.stdout.getReader();
-  const readLoop = (async () => {
-    try {
-      while (true) {
-        const { value, done } = await reader.read();
-        if (done) break;
-        let offset = 0;
-        while (offset < value.length) {
-          const n = Math.min(frameBytes - filled, value.length - offset);
-          filling.set(value.subarray(offset, offset + n), filled);
-          filled += n;
-          offset += n;
-          if (filled === frameBytes) {
-            const wait = completeFrame();
-            if (wait) await wait;
-            if (closing) return;
-          }
-        }
-      }
-    } catch {
-      // Pipe cancelled by close().
-    }
-  })();
-
-  const finished = (async () => {
-    const status = await child.status;
-    await readLoop;
-    await stderrDone;
-    if (!closing && !status.success) {
-      failure = captureFailure(
-        resolved.label,
-        resolved.kind,
-        status.code,
-        tail.text(),
-        framesRead,
-      );
-    } else if (!closing && framesRead === 0) {
-      failure = new CaptureError(
-        `${resolved.label} has no video frames.` +
-          (tail.text() ? `\nffmpeg said:\n${tail.text()}` : ""),
-      );
-    }
+  function onEnd(message: Extract<FromWorker, { type: "end" }>): void {
+    worker.terminate();
     ended = true;
-    notify();
-  })();
+    dropped = message.dropped;
+    read = message.read;
+    last = message.last;
+    if (closing) {
+      // Stopped on purpose: no error.
+    } else if (message.spawnError !== null) {
+      failure = new CaptureError(message.spawnError);
+    } else if (!message.success) {
+      failure = captureFailure(
+        setup.label,
+        setup.kind,
+        message.code,
+        message.stderr,
+        message.read,
+      );
+    } else if (message.read === 0) {
+      failure = new CaptureError(
+        `${setup.label} has no video frames.` +
+          (message.stderr ? `\nffmpeg said:\n${message.stderr}` : ""),
+      );
+    }
+    endResolve();
+    reply(null);
+  }
+
+  worker.onmessage = (event: MessageEvent<FromWorker>) => {
+    const message = event.data;
+    if (message.type === "spawned") pid = message.pid;
+    else if (message.type === "end") onEnd(message);
+    else reply(message);
+  };
+  worker.onerror = (event: ErrorEvent) => {
+    event.preventDefault();
+    onEnd({
+      type: "end",
+      success: false,
+      code: -1,
+      spawnError: `The capture reader failed: ${event.message}`,
+      stderr: "",
+      read,
+      dropped,
+      last: null,
+    });
+  };
+  worker.postMessage(
+    {
+      type: "start",
+      program: setup.program,
+      args: setup.args,
+      frameBytes: setup.frameBytes,
+      everyFrame: setup.everyFrame,
+    } satisfies ToWorker,
+  );
+
+  function toFrame(wire: WireFrame): Frame {
+    held = wire.buffer;
+    dropped = wire.dropped;
+    read = wire.read;
+    return {
+      data: new Uint8Array(wire.buffer),
+      index: wire.index,
+      time: wire.time - performance.timeOrigin,
+    };
+  }
 
   async function next(): Promise<Frame | null> {
-    if (held !== null) {
-      free.push(held);
-      held = null;
+    if (held !== null && !ended) {
+      worker.postMessage({ type: "give", buffer: held } satisfies ToWorker, [
+        held,
+      ]);
     }
-    while (true) {
-      if (ready !== null) {
-        const frame: Frame = ready;
-        ready = null;
-        held = frame.data;
-        const t = taken;
-        taken = null;
-        t?.();
-        return frame;
-      }
-      if (failure !== null) throw failure;
-      if (ended || closing) return null;
-      await new Promise<void>((resolve) => (wake = resolve));
+    held = null;
+    if (!ended && !closing) {
+      const message = await new Promise<FromWorker | null>((resolve) => {
+        pending = resolve;
+        worker.postMessage({ type: "next" } satisfies ToWorker);
+      });
+      if (message !== null && message.type === "frame") return toFrame(message);
     }
+    if (last !== null && !closing) {
+      const frame = toFrame(last);
+      last = null;
+      return frame;
+    }
+    if (failure !== null) throw failure;
+    return null;
   }
 
   async function close(): Promise<void> {
     if (!closing) {
       closing = true;
-      const t = taken;
-      taken = null;
-      t?.();
-      try {
-        child.kill("SIGKILL");
-      } catch {
-        // Already exited.
-      }
-      try {
-        await reader.cancel();
-      } catch {
-        // Already closed.
-      }
+      if (!ended) worker.postMessage({ type: "close" } satisfies ToWorker);
     }
-    await finished;
-    ready = null;
-    notify();
+    await endPromise;
   }
 
   return {
@@ -712,12 +796,191 @@ export function openCapture(options: CaptureOptions): Capture {
       return ended && failure === null;
     },
     get read() {
-      return framesRead;
+      return read;
     },
-    frameBytes,
-    pid: child.pid,
-    args: [program, ...args],
+    get pid() {
+      return pid;
+    },
+    frameBytes: setup.frameBytes,
+    args: [setup.program, ...setup.args],
   };
+}
+
+/**
+ * Worker side of a capture: spawns ffmpeg, reads its stdout without pause
+ * (live mode keeps only the newest complete frame) or one frame per request
+ * (everyFrame), and hands frames over by transferring their buffers.
+ */
+function runCaptureWorker(scope: WorkerScope): void {
+  let child: Deno.ChildProcess | null = null;
+  let reader: ReadableStreamDefaultReader<Uint8Array> | null = null;
+  let frameBytes = 0;
+  let everyFrame = false;
+  const free: ArrayBuffer[] = [];
+  let ready: WireFrame | null = null;
+  let wanted = false;
+  let framesRead = 0;
+  let dropped = 0;
+  let ended = false;
+  let closing = false;
+  let taken: (() => void) | null = null;
+
+  function send(frame: WireFrame): void {
+    frame.dropped = dropped;
+    frame.read = framesRead;
+    scope.postMessage({ type: "frame", ...frame }, [frame.buffer]);
+  }
+
+  function release(): void {
+    const t = taken;
+    taken = null;
+    t?.();
+  }
+
+  function complete(buffer: ArrayBuffer): Promise<void> | void {
+    const frame: WireFrame = {
+      buffer,
+      index: framesRead,
+      time: performance.timeOrigin + performance.now(),
+      dropped: 0,
+      read: 0,
+    };
+    framesRead++;
+    if (wanted) {
+      wanted = false;
+      send(frame);
+      return;
+    }
+    if (ready !== null) {
+      dropped++; // live mode only: nobody took the previous frame
+      free.push(ready.buffer);
+    }
+    ready = frame;
+    if (everyFrame) return new Promise<void>((resolve) => (taken = resolve));
+  }
+
+  async function readAll(stdout: ReadableStream<Uint8Array>): Promise<void> {
+    reader = stdout.getReader();
+    let filling = new Uint8Array(free.pop() ?? new ArrayBuffer(frameBytes));
+    let filled = 0;
+    try {
+      while (!closing) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        let offset = 0;
+        while (offset < value.length) {
+          const n = Math.min(frameBytes - filled, value.length - offset);
+          filling.set(value.subarray(offset, offset + n), filled);
+          filled += n;
+          offset += n;
+          if (filled === frameBytes) {
+            const wait = complete(filling.buffer as ArrayBuffer);
+            if (wait) await wait;
+            if (closing) return;
+            filling = new Uint8Array(free.pop() ?? new ArrayBuffer(frameBytes));
+            filled = 0;
+          }
+        }
+      }
+    } catch {
+      // Cancelled by close.
+    }
+  }
+
+  async function start(
+    message: Extract<ToWorker, { type: "start" }>,
+  ): Promise<void> {
+    frameBytes = message.frameBytes;
+    everyFrame = message.everyFrame;
+    let spawnError: string | null = null;
+    try {
+      child = spawn(message.program, message.args, {
+        stdin: "null",
+        stdout: "piped",
+      });
+    } catch (err) {
+      spawnError = err instanceof Error ? err.message : String(err);
+    }
+    if (child === null) {
+      ended = true;
+      scope.postMessage({
+        type: "end",
+        success: false,
+        code: -1,
+        spawnError,
+        stderr: "",
+        read: 0,
+        dropped: 0,
+        last: null,
+      });
+      return;
+    }
+    scope.postMessage({ type: "spawned", pid: child.pid });
+    const tail = new LineTail();
+    const stderrDone = collectStderr(child.stderr, tail);
+    const readDone = readAll(child.stdout);
+    const status = await child.status;
+    await readDone;
+    await stderrDone;
+    ended = true;
+    const last: WireFrame | null = ready;
+    ready = null;
+    if (last !== null) {
+      last.dropped = dropped;
+      last.read = framesRead;
+    }
+    scope.postMessage(
+      {
+        type: "end",
+        success: status.success,
+        code: status.code,
+        spawnError: null,
+        stderr: tail.text(),
+        read: framesRead,
+        dropped,
+        last,
+      },
+      last ? [last.buffer] : [],
+    );
+  }
+
+  scope.onmessage = (event: MessageEvent<ToWorker>) => {
+    const message = event.data;
+    if (message.type === "start") {
+      start(message);
+    } else if (message.type === "give") {
+      free.push(message.buffer);
+    } else if (message.type === "next") {
+      if (ready !== null) {
+        const frame = ready;
+        ready = null;
+        send(frame);
+        release();
+      } else if (!ended) {
+        wanted = true;
+      }
+    } else if (message.type === "close") {
+      closing = true;
+      release();
+      try {
+        child?.kill("SIGKILL");
+      } catch {
+        // Already exited.
+      }
+      reader?.cancel().catch(() => {});
+    }
+  };
+}
+
+/** True when this module was loaded as the capture reader worker. */
+function isCaptureWorker(): boolean {
+  const scope = globalThis as unknown as Partial<WorkerScope>;
+  return typeof scope.postMessage === "function" &&
+    scope.name === WORKER_NAME && !("document" in globalThis);
+}
+
+if (isCaptureWorker()) {
+  runCaptureWorker(globalThis as unknown as WorkerScope);
 }
 
 /** Options of {@link openRecorder}. */

@@ -257,6 +257,27 @@ Deno.test("live capture drops frames for a slow consumer and never hands out sta
   await cap.close();
 });
 
+Deno.test("live capture keeps reading while the consumer blocks the thread", async () => {
+  const cap = openCapture({ input: CLIP, width: 320, height: 240 });
+  let delivered = 0;
+  let last = -1;
+  let previous: Uint8Array | null = null;
+  for (let frame = await cap.next(); frame !== null; frame = await cap.next()) {
+    // The buffer handed out before was taken back (no copy, no reuse race).
+    if (previous !== null) assert.equal(previous.length, 0);
+    previous = frame.data;
+    assert.ok(frame.index > last);
+    last = frame.index;
+    delivered++;
+    // Heavy synchronous work (like face detection): no await for 250 ms.
+    const until = performance.now() + 250;
+    while (performance.now() < until) { /* busy */ }
+  }
+  assert.equal(delivered + cap.dropped, 60);
+  assert.ok(cap.dropped > 20, `${cap.dropped} dropped of 60`);
+  await cap.close();
+});
+
 Deno.test("closing a capture mid-stream stops ffmpeg promptly", async () => {
   const cap = openCapture({ input: CLIP, width: 320, height: 240, loop: true });
   const first = await cap.next();
@@ -352,6 +373,30 @@ Deno.test("capture faults give clear CaptureErrors", async () => {
     );
     assert.ok(!dying.ended);
     await dying.close();
+
+    // A camera another program holds: ffmpeg's v4l2 error, explained.
+    const busy = `${dir}/busy-ffmpeg`;
+    Deno.writeTextFileSync(
+      busy,
+      `#!/bin/sh\necho "[video4linux2,v4l2 @ 0x1] ioctl(VIDIOC_STREAMON): ` +
+        `Device or resource busy" >&2\nexit 1\n`,
+    );
+    Deno.chmodSync(busy, 0o755);
+    const cam = openCapture({
+      input: "/dev/null",
+      width: 64,
+      height: 48,
+      ffmpeg: busy,
+    });
+    await assert.rejects(
+      cam.next(),
+      (e: Error) =>
+        e instanceof CaptureError &&
+        /camera \/dev\/null is busy: another program is using it/.test(
+          e.message,
+        ),
+    );
+    await cam.close();
   } finally {
     Deno.removeSync(dir, { recursive: true });
   }
