@@ -18,7 +18,6 @@ round-half-up, as lib/detector.ts does.
 import json
 import math
 import os
-import subprocess
 import sys
 
 import cv2
@@ -109,15 +108,6 @@ def main():
     lines.append("}")
     with open(os.path.join(OUT, "expected.json"), "w") as f:
         f.write("\n".join(lines) + "\n")
-    deno_fmt(os.path.join(OUT, "expected.json"))
-
-
-def deno_fmt(*paths):
-    """The repository is kept `deno fmt` clean, JSON included."""
-    try:
-        subprocess.run(["deno", "fmt", "--quiet", *paths], check=True)
-    except (OSError, subprocess.CalledProcessError) as err:
-        print("warning: run `deno fmt` on", *paths, "(", err, ")")
 
 
 if __name__ == "__main__":

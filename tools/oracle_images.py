@@ -114,15 +114,6 @@ def main():
         json.dump({"opencv": cv2.__version__, "source": "crop of 2008_002506.jpg (PASCAL VOC 2011)",
                    "images": manifest}, f, indent=1)
         f.write("\n")
-    deno_fmt(path("manifest.json"))
-
-
-def deno_fmt(*paths):
-    """The repository is kept `deno fmt` clean, JSON included."""
-    try:
-        subprocess.run(["deno", "fmt", "--quiet", *paths], check=True)
-    except (OSError, subprocess.CalledProcessError) as err:
-        print("warning: run `deno fmt` on", *paths, "(", err, ")")
 
 
 if __name__ == "__main__":
