@@ -23,7 +23,11 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Box, Image } from "../lib/image.ts";
 import { readImage } from "../lib/image_io.ts";
-import { type DetectOptions, FaceDetector } from "../lib/detector.ts";
+import {
+  type DetectOptions,
+  FaceDetector,
+  SERVER_DETECT_OPTIONS,
+} from "../lib/detector.ts";
 import { loadOpenCV } from "../lib/opencv.ts";
 
 /** A parameter set to evaluate; `shrink` sets maxWidth to width * shrink. */
@@ -182,6 +186,7 @@ async function main(): Promise<void> {
     const [label, options] of [
       ["1.1/3 full", { scaleFactor: 1.1, minNeighbors: 3 }],
       ["1.2/5 full", { scaleFactor: 1.2, minNeighbors: 5 }],
+      ["1.1/5 full", { minNeighbors: 5 }],
       ["1.1/5 maxWidth 320", { minNeighbors: 5, maxWidth: 320 }],
       ["1.2/5 maxWidth 320", {
         scaleFactor: 1.2,
@@ -190,6 +195,7 @@ async function main(): Promise<void> {
       }],
       ["1.1/5 maxWidth 240", { minNeighbors: 5, maxWidth: 240 }],
       ["1.1/5 minSize 60", { minNeighbors: 5, minSize: 60 }],
+      ["server defaults", SERVER_DETECT_OPTIONS],
       ["1.2/5 minSize 60", { scaleFactor: 1.2, minNeighbors: 5, minSize: 60 }],
     ] as [string, DetectOptions][]
   ) {
