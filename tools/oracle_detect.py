@@ -33,16 +33,12 @@ CASES = [
     {"name": "minSize30", "scaleFactor": 1.1, "minNeighbors": 3, "minSize": 30},
     {"name": "maxSize60", "scaleFactor": 1.1, "minNeighbors": 3, "maxSize": 60},
     {"name": "maxWidth320", "scaleFactor": 1.1, "minNeighbors": 3, "maxWidth": 320},
-    {"name": "server", "scaleFactor": 1.1, "minNeighbors": 5, "minSize": 60},
+    {"name": "server", "scaleFactor": 1.1, "minNeighbors": 5, "minSize": 60, "maxWidth": 320},
 ]
 
 
 def detect(cascade, grey, case):
     kwargs = {"scaleFactor": case["scaleFactor"], "minNeighbors": case["minNeighbors"]}
-    if "minSize" in case:
-        kwargs["minSize"] = (case["minSize"], case["minSize"])
-    if "maxSize" in case:
-        kwargs["maxSize"] = (case["maxSize"], case["maxSize"])
     scale = 1.0
     img = grey
     if "maxWidth" in case and grey.shape[1] > case["maxWidth"]:
@@ -50,6 +46,13 @@ def detect(cascade, grey, case):
         h = int(math.floor(grey.shape[0] * w / grey.shape[1] + 0.5))
         img = cv2.resize(grey, (w, h), interpolation=cv2.INTER_AREA)
         scale = grey.shape[1] / w
+    # Sizes are given in image pixels; on a shrunk image they shrink too.
+    if "minSize" in case:
+        side = rnd(case["minSize"] / scale)
+        kwargs["minSize"] = (side, side)
+    if "maxSize" in case:
+        side = rnd(case["maxSize"] / scale)
+        kwargs["maxSize"] = (side, side)
     found = cascade.detectMultiScale(img, **kwargs)
     boxes = []
     H, W = grey.shape
