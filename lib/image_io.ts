@@ -25,15 +25,15 @@ export interface DecodeOptions {
   grey?: boolean;
   /** Refuse images with more pixels than this. Default 40 000 000. */
   maxPixels?: number;
+  /**
+   * Keep a JPEG's pixels as stored instead of turning them upright by its
+   * EXIF orientation tag (which `cv2.imread` and this module do by default).
+   */
+  ignoreOrientation?: boolean;
 }
 
-/** Options for {@linkcode readImage}. */
-export interface ReadOptions {
-  /** Return a 1-channel image (OpenCV-exact RGB to grey conversion). */
-  grey?: boolean;
-  /** Refuse images with more pixels than this. Default 40 000 000. */
-  maxPixels?: number;
-}
+/** Options for {@linkcode readImage}: those of {@linkcode decodeImage} but the name. */
+export type ReadOptions = Omit<DecodeOptions, "name">;
 
 /** Thrown for every unreadable image; the message names the file and reason. */
 export class ImageError extends Error {
@@ -64,6 +64,9 @@ export function decodeImage(
   let image: Image;
   try {
     image = decodeByMagic(bytes, maxPixels);
+    if (!options.ignoreOrientation && bytes[0] === 0xff) {
+      image = orient(image, jpegOrientation(bytes));
+    }
   } catch (err) {
     if (err instanceof FormatError) throw new ImageError(name, err.message);
     // Anything thrown by jpeg-js or zlib on hostile input.
@@ -201,6 +204,95 @@ function decodeJpeg(bytes: Uint8Array, maxPixels: number): Image {
   const data = new Uint8Array(width * height);
   for (let i = 0, j = 0; i < data.length; i++, j += 3) data[i] = rgb[j];
   return { width, height, channels: 1, data };
+}
+
+/**
+ * The EXIF orientation (1..8) of a JPEG, from the APP1 "Exif" segment's
+ * first IFD; 1 when absent or unreadable.
+ */
+function jpegOrientation(bytes: Uint8Array): number {
+  let i = 2;
+  while (i + 4 < bytes.length && bytes[i] === 0xff) {
+    const marker = bytes[i + 1];
+    if (marker === 0xda || marker === 0xd9) break;
+    const length = (bytes[i + 2] << 8) | bytes[i + 3];
+    if (
+      marker === 0xe1 && length >= 16 && i + 2 + length <= bytes.length &&
+      String.fromCharCode(...bytes.subarray(i + 4, i + 8)) === "Exif"
+    ) {
+      return exifOrientation(bytes.subarray(i + 10, i + 2 + length));
+    }
+    i += 2 + length;
+  }
+  return 1;
+}
+
+function exifOrientation(tiff: Uint8Array): number {
+  if (tiff.length < 8) return 1;
+  const little = tiff[0] === 0x49 && tiff[1] === 0x49; // "II"
+  if (!little && !(tiff[0] === 0x4d && tiff[1] === 0x4d)) return 1;
+  const view = new DataView(tiff.buffer, tiff.byteOffset, tiff.length);
+  const ifd = view.getUint32(4, little);
+  if (ifd + 2 > tiff.length) return 1;
+  const count = view.getUint16(ifd, little);
+  for (let k = 0; k < count; k++) {
+    const entry = ifd + 2 + 12 * k;
+    if (entry + 12 > tiff.length) break;
+    if (view.getUint16(entry, little) === 0x0112) {
+      const value = view.getUint16(entry + 8, little);
+      return value >= 1 && value <= 8 ? value : 1;
+    }
+  }
+  return 1;
+}
+
+/** Applies an EXIF orientation so that the picture is upright. */
+function orient(image: Image, orientation: number): Image {
+  if (orientation === 1) return image;
+  const { width: w, height: h, channels: c } = image;
+  const swap = orientation >= 5;
+  const ow = swap ? h : w;
+  const oh = swap ? w : h;
+  const out = new Uint8Array(image.data.length);
+  const src = image.data;
+  for (let y = 0; y < oh; y++) {
+    for (let x = 0; x < ow; x++) {
+      let sx: number, sy: number;
+      switch (orientation) {
+        case 2: // mirrored
+          sx = w - 1 - x;
+          sy = y;
+          break;
+        case 3: // rotated 180
+          sx = w - 1 - x;
+          sy = h - 1 - y;
+          break;
+        case 4: // flipped vertically
+          sx = x;
+          sy = h - 1 - y;
+          break;
+        case 5: // transposed
+          sx = y;
+          sy = x;
+          break;
+        case 6: // stored rotated 90 counter-clockwise: turn clockwise
+          sx = y;
+          sy = h - 1 - x;
+          break;
+        case 7: // transversed
+          sx = w - 1 - y;
+          sy = h - 1 - x;
+          break;
+        default: // 8: stored rotated 90 clockwise: turn counter-clockwise
+          sx = w - 1 - y;
+          sy = x;
+      }
+      const o = (y * ow + x) * c;
+      const i = (sy * w + sx) * c;
+      for (let k = 0; k < c; k++) out[o + k] = src[i + k];
+    }
+  }
+  return { width: ow, height: oh, channels: c, data: out };
 }
 
 /** Options for {@linkcode encodeJpeg}. */

@@ -43,6 +43,10 @@ const JPEG_TOLERANCE: Record<string, { max: number; mean: number }> = {
   "crop_420.jpg": { max: 8, mean: 1 },
   "crop_progressive.jpg": { max: 10, mean: 1 },
   "crop_444.jpg": { max: 3, mean: 0.6 },
+  "crop_exif3.jpg": { max: 3, mean: 0.6 },
+  "crop_exif5.jpg": { max: 3, mean: 0.6 },
+  "crop_exif6.jpg": { max: 3, mean: 0.6 },
+  "crop_exif8.jpg": { max: 3, mean: 0.6 },
   "crop_grey.jpg": { max: 1, mean: 0.1 },
 };
 
@@ -56,8 +60,10 @@ Deno.test("decodes every fixture like cv2.imread (PNG exactly)", async () => {
     const got = await readImage(DIR + entry.file);
     const expected = await readImage(DIR + entry.expected);
     assert.equal(got.channels, entry.channels, entry.file);
-    assert.equal(got.width, 96, entry.file);
-    assert.equal(got.height, 72, entry.file);
+    // Upright per EXIF orientation: 5, 6 and 8 swap width and height.
+    const portrait = /exif[5-8]/.test(entry.file);
+    assert.equal(got.width, portrait ? 72 : 96, entry.file);
+    assert.equal(got.height, portrait ? 96 : 72, entry.file);
     const d = diff(got, expected);
     if (entry.file.endsWith(".png")) {
       assert.equal(d.max, 0, `${entry.file} differs by ${d.max}`);
@@ -76,6 +82,14 @@ Deno.test("grey option gives OpenCV's grey conversion", async () => {
   const expected = await readImage(DIR + "crop_grey.pgm");
   assert.equal(grey.channels, 1);
   assert.deepEqual(grey.data, expected.data);
+});
+
+Deno.test("ignoreOrientation keeps a JPEG as stored", async () => {
+  const stored = await readImage(DIR + "crop_444.jpg");
+  const tagged = await readImage(DIR + "crop_exif6.jpg", {
+    ignoreOrientation: true,
+  });
+  assert.deepEqual(tagged, stored);
 });
 
 Deno.test("format comes from the magic bytes, not the name", async () => {

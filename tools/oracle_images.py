@@ -9,7 +9,8 @@ Takes a 96x72 crop of /work/shared/data/detection/2008_002506.jpg (PASCAL VOC
 2011) and writes, under tests/fixtures/images/, the crop in many encodings:
 JPEGs written by cv2 (4:2:0, progressive, grey) and ffmpeg (4:4:4), PNGs written by cv2
 (RGB, grey, 16-bit, BGRA), by ffmpeg (palette, grey+alpha, 1-bit) and by a
-small encoder below (Adam7 interlaced, 4-bit palette, 2-bit grey). For every
+small encoder below (Adam7 interlaced, 4-bit palette, 2-bit grey), and
+copies of the 4:4:4 JPEG with an EXIF orientation tag (3, 5, 6, 8). For every
 file, cv2.imread's decoding is written next to it as <file>.pnm (P6 RGB, or
 P5 when the file is grey) and listed in manifest.json.
 """
@@ -95,6 +96,18 @@ def main():
     g2 = (grey // 64).astype(np.uint8)
     with open(path("crop_grey2.png"), "wb") as f:
         f.write(png(w, h, 2, 0, [[pack_bits(r, 2) for r in g2]]))
+
+    # EXIF orientation: cv2.imread turns the picture upright; so must we.
+    with open(path("crop_444.jpg"), "rb") as f:
+        jpg = f.read()
+    for orientation, order in [(3, "MM"), (5, "II"), (6, "MM"), (8, "II")]:
+        e = "<" if order == "II" else ">"
+        tiff = order.encode() + struct.pack(e + "HI", 42, 8)
+        tiff += struct.pack(e + "H", 1) + struct.pack(e + "HHIHH", 0x0112, 3, 1, orientation, 0)
+        tiff += struct.pack(e + "I", 0)
+        app1 = b"Exif\0\0" + tiff
+        with open(path("crop_exif%d.jpg" % orientation), "wb") as f:
+            f.write(jpg[:2] + b"\xff\xe1" + struct.pack(">H", len(app1) + 2) + app1 + jpg[2:])
 
     manifest = []
     for name in sorted(os.listdir(OUT)):
