@@ -160,30 +160,63 @@ export function elbp(face: Image, options: ElbpOptions = {}): LbpImage {
     const w2 = fround(tx * fround(1 - ty));
     const w3 = fround(fround(1 - tx) * ty);
     const w4 = fround(tx * ty);
-    const bit = 1 << n;
-    // Offsets of the four interpolation pixels relative to the centre.
-    const o1 = fy * srcW + fx;
-    const o2 = fy * srcW + cx;
-    const o3 = cy * srcW + fx;
-    const o4 = cy * srcW + cx;
-    for (let i = radius, k = 0; i < srcH - radius; i++) {
-      for (
-        let j = radius, p = i * srcW + radius;
-        j < srcW - radius;
-        j++, p++, k++
-      ) {
-        const t = fround(
-          fround(
-            fround(fround(w1 * src[p + o1]) + fround(w2 * src[p + o2])) +
-              fround(w3 * src[p + o3]),
-          ) + fround(w4 * src[p + o4]),
-        );
-        const c = src[p];
-        if (t > c || Math.abs(fround(t - c)) < FLT_EPSILON) dst[k] += bit;
-      }
-    }
+    accumulateNeighbor(src, dst, srcW, srcH, radius, {
+      w1,
+      w2,
+      w3,
+      w4,
+      o1: fy * srcW + fx,
+      o2: fy * srcW + cx,
+      o3: cy * srcW + fx,
+      o4: cy * srcW + cx,
+      bit: 1 << n,
+    });
   }
   return { width, height, data: dst };
+}
+
+/** Interpolation weights, pixel offsets and code bit of one sample point. */
+interface Neighbor {
+  w1: number;
+  w2: number;
+  w3: number;
+  w4: number;
+  o1: number;
+  o2: number;
+  o3: number;
+  o4: number;
+  bit: number;
+}
+
+/**
+ * The inner loop of `elbp_` for one sample point (a function of its own so
+ * that V8 optimises it once instead of re-entering an OSR'd loop per call).
+ */
+function accumulateNeighbor(
+  src: Uint8Array,
+  dst: Int32Array,
+  srcW: number,
+  srcH: number,
+  radius: number,
+  nb: Neighbor,
+): void {
+  const fround = Math.fround;
+  const { w1, w2, w3, w4, o1, o2, o3, o4, bit } = nb;
+  let k = 0;
+  for (let i = radius; i < srcH - radius; i++) {
+    let p = i * srcW + radius;
+    for (let j = radius; j < srcW - radius; j++, p++, k++) {
+      // float t = w1*a + w2*b + w3*c + w4*d, each step rounded to float32.
+      const t = fround(
+        fround(
+          fround(fround(w1 * src[p + o1]) + fround(w2 * src[p + o2])) +
+            fround(w3 * src[p + o3]),
+        ) + fround(w4 * src[p + o4]),
+      );
+      const c = src[p];
+      if (t > c || Math.abs(fround(t - c)) < FLT_EPSILON) dst[k] += bit;
+    }
+  }
 }
 
 /**
@@ -296,6 +329,8 @@ export class LbphRecognizer {
   readonly histogramSize: number;
   #store: Float32Array = new Float32Array(0);
   #count = 0;
+  /** Whether every stored value is 0 or a finite number above DBL_EPSILON. */
+  #regular = true;
 
   /** Creates an empty recogniser; the defaults are OpenCV's. */
   constructor(options: LbphOptions = {}) {
@@ -351,6 +386,7 @@ export class LbphRecognizer {
   train(faces: Image[], labels: number[]): void {
     const histograms = this.#histogramsOf(faces, labels, "train");
     this.#count = 0;
+    this.#regular = true;
     this.labels = [];
     this.addHistograms(histograms, labels);
   }
@@ -388,6 +424,7 @@ export class LbphRecognizer {
     }
     for (let i = 0; i < histograms.length; i++) {
       this.#store.set(histograms[i], (this.#count + i) * n);
+      if (!isRegular(histograms[i])) this.#regular = false;
     }
     this.#count += histograms.length;
     this.labels.push(...labels);
@@ -434,11 +471,25 @@ export class LbphRecognizer {
     let bestLabel = -1;
     let bestDistance = Number.MAX_VALUE;
     const store = this.#store;
-    for (let i = 0; i < this.#count; i++) {
-      const d = chiSquareAlt(store, query, i * n);
-      if (d < bestDistance) {
-        bestDistance = d;
-        bestLabel = this.labels[i];
+    const count = this.#count;
+    const labels = this.labels;
+    if (!this.#regular || !isRegular(query)) {
+      // Unusual values (negative, NaN, or within DBL_EPSILON of 0, only
+      // possible from an edited model file): OpenCV's loop as written.
+      for (let i = 0; i < count; i++) {
+        const distance = chiSquareAlt(store, query, i * n);
+        if (distance < bestDistance) {
+          bestDistance = distance;
+          bestLabel = labels[i];
+        }
+      }
+      return { label: bestLabel, distance: bestDistance };
+    }
+    for (let i = 0, base = 0; i < count; i++, base += n) {
+      const distance = regularChiSquareAlt(store, base, query, n);
+      if (distance < bestDistance) {
+        bestDistance = distance;
+        bestLabel = labels[i];
       }
     }
     return { label: bestLabel, distance: bestDistance };
@@ -473,6 +524,44 @@ export class LbphRecognizer {
       return this.histogram(face);
     });
   }
+}
+
+/**
+ * chiSquareAlt(store, query, base) without its branch, which costs more than
+ * the arithmetic. With every value 0 or above DBL_EPSILON (see isRegular), a
+ * bin is either empty (x+y = 0 and d = 0: adds 0/1e-300 = +0, as skipping it
+ * would) or has x+y > DBL_EPSILON, where adding 1e-300 changes nothing: every
+ * bit of the sum is as in OpenCV.
+ */
+const scratch = new Float32Array(2);
+
+function regularChiSquareAlt(
+  store: Float32Array,
+  base: number,
+  query: Float32Array,
+  n: number,
+): number {
+  const f32 = scratch; // float32 rounding by a store, steadier in V8 than Math.fround here
+  let sum = 0;
+  for (let j = 0; j < n; j++) {
+    const x = store[base + j];
+    const y = query[j];
+    f32[0] = x + y;
+    f32[1] = x - y;
+    const s = f32[0];
+    const d = f32[1];
+    sum += d * d / (s + 1e-300);
+  }
+  return sum * 2;
+}
+
+/** Whether every value is 0 or finite and above DBL_EPSILON (always so for computed histograms). */
+function isRegular(h: Float32Array): boolean {
+  for (let i = 0; i < h.length; i++) {
+    const v = h[i];
+    if (v !== 0 && !(v > DBL_EPSILON && v < Infinity)) return false;
+  }
+  return true;
 }
 
 function checkLabel(label: number, index: number): void {
