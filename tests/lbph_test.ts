@@ -250,3 +250,21 @@ Deno.test("lbph: bad input gives clear errors", async () => {
     3,
   );
 });
+
+Deno.test("lbph: fast nearest search equals chiSquareAlt bit for bit, odd values fall back", async () => {
+  const c = oracle.cases["default"];
+  const r = await trained(c, c.train);
+  const probe = await face(c.predictions[0].file);
+  const all = r.distances(probe); // plain chiSquareAlt per training face
+  const best = Math.min(...all);
+  assert.equal(r.predict(probe).distance, best);
+  assert.equal(r.predict(probe).label, r.labels[all.indexOf(best)]);
+  // A histogram with values OpenCV's DBL_EPSILON guard skips (from an edited
+  // model file) switches to the exact general loop.
+  const odd = new Float32Array(r.histogramSize).fill(1e-20);
+  odd[0] = 1;
+  r.addHistograms([odd], [99]);
+  const query = r.histogram(probe);
+  assert.equal(r.nearestHistogram(query).distance, best);
+  assert.equal(chiSquareAlt(odd, query), r.distances(probe)[r.size - 1]);
+});
