@@ -55,13 +55,17 @@ export function cropGrey(
 }
 
 /**
- * Resizes a grey image with bilinear interpolation (pixel centres aligned as
- * in OpenCV's INTER_LINEAR; not bit-exact with it, and need not be: training
- * and recognition both use this function).
+ * Resizes a grey image: area averaging when shrinking (like OpenCV's
+ * INTER_AREA, so that no detail aliases), bilinear interpolation when
+ * growing. Not bit-exact with OpenCV, and need not be: training and
+ * recognition both use this function.
  */
 export function resizeGrey(grey: Image, width: number, height: number): Image {
   if (grey.channels !== 1) throw new Error("resizeGrey needs a grey image");
   if (grey.width === width && grey.height === height) return grey;
+  if (width <= grey.width && height <= grey.height) {
+    return shrinkArea(grey, width, height);
+  }
   const out = new Uint8Array(width * height);
   const sx = grey.width / width;
   const sy = grey.height / height;
@@ -83,6 +87,41 @@ export function resizeGrey(grey: Image, width: number, height: number): Image {
       const bottom = src[y1 * grey.width + x0] * (1 - wx) +
         src[y1 * grey.width + x1] * wx;
       out[y * width + x] = Math.round(top * (1 - wy) + bottom * wy);
+    }
+  }
+  return { width, height, channels: 1, data: out };
+}
+
+/** Shrinks by averaging each output pixel's source area (fractional edges weighted). */
+function shrinkArea(grey: Image, width: number, height: number): Image {
+  const out = new Uint8Array(width * height);
+  const sx = grey.width / width;
+  const sy = grey.height / height;
+  const src = grey.data;
+  for (let y = 0; y < height; y++) {
+    const top = y * sy;
+    const bottom = top + sy;
+    for (let x = 0; x < width; x++) {
+      const left = x * sx;
+      const right = left + sx;
+      let sum = 0;
+      for (
+        let yy = Math.floor(top);
+        yy < Math.ceil(bottom) && yy < grey.height;
+        yy++
+      ) {
+        const wy = Math.min(bottom, yy + 1) - Math.max(top, yy);
+        const row = yy * grey.width;
+        for (
+          let xx = Math.floor(left);
+          xx < Math.ceil(right) && xx < grey.width;
+          xx++
+        ) {
+          const wx = Math.min(right, xx + 1) - Math.max(left, xx);
+          sum += src[row + xx] * wx * wy;
+        }
+      }
+      out[y * width + x] = Math.round(sum / (sx * sy));
     }
   }
   return { width, height, channels: 1, data: out };
