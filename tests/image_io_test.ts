@@ -118,6 +118,96 @@ Deno.test("encoders round-trip", async () => {
   );
 });
 
+function psnr(a: Uint8Array, b: Uint8Array): number {
+  let sum = 0;
+  for (let i = 0; i < a.length; i++) sum += (a[i] - b[i]) ** 2;
+  return 10 * Math.log10((255 * 255) / (sum / a.length));
+}
+
+interface JpegReference {
+  jpegEncoding: Record<
+    string,
+    { quality: number; bytes: number; psnr: number }
+  >;
+}
+
+// Reference: cv2.imencode (libjpeg) of the same pixels, tools/oracle_images.py.
+Deno.test("encodeJpeg is as compact and faithful as libjpeg at the same quality", async () => {
+  const manifest: JpegReference = JSON.parse(
+    await Deno.readTextFile(DIR + "manifest.json"),
+  );
+  for (const [file, ref] of Object.entries(manifest.jpegEncoding)) {
+    const image = await readImage(DIR + file);
+    const jpeg = encodeJpeg(image, { quality: ref.quality });
+    const back = decodeImage(jpeg);
+    assert.equal(back.channels, image.channels, file);
+    const error = psnr(back.data, image.data);
+    assert.ok(
+      Math.abs(jpeg.length - ref.bytes) <= ref.bytes * 0.1,
+      `${file}: ${jpeg.length} bytes, libjpeg ${ref.bytes}`,
+    );
+    assert.ok(
+      error >= ref.psnr - 1,
+      `${file}: PSNR ${error}, libjpeg ${ref.psnr}`,
+    );
+  }
+});
+
+Deno.test("encodeJpeg handles sizes that are not multiples of 16", async () => {
+  const rgb = await readImage(DIR + "crop.ppm");
+  for (const [w, h] of [[1, 1], [17, 9], [33, 31]]) {
+    const data = new Uint8Array(w * h * 3);
+    for (let y = 0; y < h; y++) {
+      data.set(rgb.data.subarray(y * 96 * 3, (y * 96 + w) * 3), y * w * 3);
+    }
+    const back = decodeImage(
+      encodeJpeg({ width: w, height: h, channels: 3, data }, { quality: 95 }),
+    );
+    assert.equal(back.width, w);
+    assert.equal(back.height, h);
+    assert.ok(psnr(back.data, data) > 30, `${w}x${h}`);
+  }
+});
+
+const HAVE_CV2 = (() => {
+  try {
+    return new Deno.Command("/usr/bin/python3", {
+      args: ["-c", "import cv2"],
+      stdout: "null",
+      stderr: "null",
+    }).outputSync().success;
+  } catch {
+    return false;
+  }
+})();
+
+Deno.test({
+  name: "libjpeg (native cv2, when installed) decodes our JPEGs as we do",
+  ignore: !HAVE_CV2,
+  fn: async () => {
+    const rgb = await readImage(DIR + "crop.ppm");
+    const file = await Deno.makeTempFile({ suffix: ".jpg" });
+    try {
+      const jpeg = encodeJpeg(rgb, { quality: 90 });
+      await Deno.writeFile(file, jpeg);
+      const script = "import sys, cv2; " +
+        "im = cv2.imread(sys.argv[1], cv2.IMREAD_COLOR); " +
+        "sys.stdout.buffer.write(cv2.cvtColor(im, cv2.COLOR_BGR2RGB).tobytes())";
+      const out = await new Deno.Command("/usr/bin/python3", {
+        args: ["-c", script, file],
+      }).output();
+      assert.ok(out.success, new TextDecoder().decode(out.stderr));
+      assert.equal(out.stdout.length, rgb.data.length);
+      const ours = decodeImage(jpeg);
+      const d = diff(ours, { ...ours, data: out.stdout });
+      assert.ok(d.max <= 10 && d.mean <= 1, `max ${d.max} mean ${d.mean}`);
+      assert.ok(psnr(out.stdout, rgb.data) > 38);
+    } finally {
+      await Deno.remove(file);
+    }
+  },
+});
+
 Deno.test("ASCII PGM/PPM with comments and other maxval", () => {
   const text = new TextEncoder();
   const pgm = decodeImage(
