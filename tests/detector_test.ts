@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import type { Box } from "../lib/image.ts";
+import { type Box, toGrey } from "../lib/image.ts";
 import { fileURLToPath } from "node:url";
 import { readImage } from "../lib/image_io.ts";
 import { FaceDetector, largestFace } from "../lib/detector.ts";
@@ -82,6 +82,29 @@ Deno.test("RGB input gives the boxes of its grey conversion", async () => {
       assert.ok(b.x >= 0 && b.y >= 0 && b.x + b.w <= 200 && b.y + b.h <= 150);
     }
     assert.deepEqual(sorted(detector.detect(grey)), fromGrey);
+  } finally {
+    detector.close();
+  }
+});
+
+Deno.test("colour frames are converted to grey like toGrey (cv2 RGB2GRAY)", async () => {
+  const grey = await readImage(
+    fileURLToPath(new URL("2008_007676.pgm", DIR)),
+  );
+  // Colour made from the grey photo with channel-dependent noise.
+  const rgb = new Uint8Array(grey.data.length * 3);
+  let seed = 99;
+  for (let i = 0; i < rgb.length; i++) {
+    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+    const v = grey.data[Math.floor(i / 3)] + (seed % 41) - 20;
+    rgb[i] = Math.max(0, Math.min(255, v));
+  }
+  const colour = { ...grey, channels: 3 as const, data: rgb };
+  const detector = await FaceDetector.create();
+  try {
+    const fromColour = sorted(detector.detect(colour));
+    assert.ok(fromColour.length >= 3);
+    assert.deepEqual(fromColour, sorted(detector.detect(toGrey(colour))));
   } finally {
     detector.close();
   }
