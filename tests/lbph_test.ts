@@ -251,7 +251,7 @@ Deno.test("lbph: bad input gives clear errors", async () => {
   );
 });
 
-Deno.test("lbph: fast nearest search equals chiSquareAlt bit for bit, odd values fall back", async () => {
+Deno.test("lbph: sparse nearest search equals chiSquareAlt bit for bit, odd values fall back", async () => {
   const c = oracle.cases["default"];
   const r = await trained(c, c.train);
   const probe = await face(c.predictions[0].file);
