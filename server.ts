@@ -11,6 +11,11 @@
  */
 
 import {
+  loadAllowedKeys,
+  loadServerKeys,
+  startZapHandler,
+} from "./lib/curve.ts";
+import {
   numberFlag,
   parseFlags,
   runMain,
@@ -42,6 +47,10 @@ Usage: deno task server [options]
   --min-neighbors N      Haar minNeighbors (default ${SERVER_DETECT_OPTIONS.minNeighbors})
   --max-message-size N   largest request in bytes (default 64 MiB)
   --stats SECONDS        stats line interval (default 10, 0 = off)
+  --curve-secret FILE    encrypt with CURVE using this server secret key
+                         (make one with "deno task keys server")
+  --allow-clients DIR    with --curve-secret: only clients whose public key
+                         (*.pub) is in DIR get in
   -h, --help             this text
 `;
 
@@ -59,6 +68,8 @@ async function main(): Promise<number> {
       "min-neighbors": { type: "string" },
       "max-message-size": { type: "string" },
       stats: { type: "string", default: "10" },
+      "curve-secret": { type: "string" },
+      "allow-clients": { type: "string" },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -97,6 +108,13 @@ async function main(): Promise<number> {
       64 * 1024 * 1024;
   const statsSeconds = numberFlag(values, "stats", { min: 0 }) ?? 10;
   const bind = stringFlag(values, "bind")!;
+  const curveSecret = stringFlag(values, "curve-secret");
+  const allowClients = stringFlag(values, "allow-clients");
+  if (allowClients !== undefined && curveSecret === undefined) {
+    throw new UsageError("--allow-clients needs --curve-secret");
+  }
+  const curve = curveSecret ? await loadServerKeys(curveSecret) : undefined;
+  const allowed = allowClients ? await loadAllowedKeys(allowClients) : null;
 
   const t0 = performance.now();
   const detector = await FaceDetector.create();
@@ -110,7 +128,25 @@ async function main(): Promise<number> {
   detector.close();
 
   const context = new Context();
-  const frontend = context.socket("ROUTER", { maxMessageSize });
+  // The ZAP handler must run before a CURVE socket binds.
+  const zap = curve
+    ? startZapHandler(context, {
+      allowed,
+      onDecision: (d) => {
+        if (!d.allowed) {
+          console.error(
+            `refused ${d.mechanism} client from ${d.address || "?"}` +
+              (d.publicKey ? ` with key ${d.publicKey}` : " (no key)"),
+          );
+        }
+      },
+    })
+    : undefined;
+  const frontend = context.socket("ROUTER", {
+    maxMessageSize,
+    curveServer: curve ? { secretKey: curve.secretKey } : undefined,
+    zapDomain: curve ? "facezmq" : undefined,
+  });
   const backend = context.socket("DEALER");
   try {
     frontend.bind(bind);
@@ -157,6 +193,12 @@ async function main(): Promise<number> {
       workers > 1 ? "s" : ""
     }` +
       (remote ? `, remote workers on ${remote}` : "") +
+      (curve
+        ? `, CURVE public key ${curve.publicKey}` +
+          (allowed
+            ? ` (${allowed.size} allowed clients)`
+            : " (any client with the server key)")
+        : "") +
       ` (started in ${
         ((performance.now() - t0) / 1000).toFixed(1)
       } s, libzmq ${libraryPath()})`,
@@ -188,6 +230,7 @@ async function main(): Promise<number> {
     new Promise((r) => setTimeout(r, 300)),
   ]);
   await pool.stop(400);
+  zap?.close();
   await Promise.race([context.close(), new Promise((r) => setTimeout(r, 200))]);
   return 0;
 }
