@@ -571,9 +571,11 @@ export class Socket {
   #endpoints: string[] = [];
   #sendTimeout: number;
   #receiveTimeout: number;
-  #pollItem = new Uint8Array(POLLITEM_SIZE);
+  // An explicit ArrayBuffer is never on the V8 heap, so its address is
+  // stable while a pool thread polls with it.
+  #pollItem = new Uint8Array(new ArrayBuffer(POLLITEM_SIZE));
   #pollItemPointer: Deno.PointerValue;
-  #message = new Uint8Array(MSG_T_SIZE);
+  #message = new Uint8Array(new ArrayBuffer(MSG_T_SIZE));
   #resolveReleased!: () => void;
   #onRelease: (socket: Socket) => void;
 

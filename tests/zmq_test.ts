@@ -324,3 +324,34 @@ Deno.test("MAXMSGSIZE drops an oversized message and the server carries on", asy
     await context.close();
   }
 });
+
+Deno.test("LIBZMQ selects the library; a bad LIBZMQ gives a clear error", async () => {
+  const zmqUrl = new URL("../lib/zmq.ts", import.meta.url).href;
+  const code = `
+    import { libraryPath, version } from ${JSON.stringify(zmqUrl)};
+    try { console.log(libraryPath(), version()); }
+    catch (e) { console.log("error:", e.message); }
+  `;
+  async function run(libzmq: string): Promise<string> {
+    const output = await new Deno.Command(Deno.execPath(), {
+      args: ["eval", code],
+      env: { LIBZMQ: libzmq },
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    assert.equal(output.code, 0, decoder.decode(output.stderr));
+    return decoder.decode(output.stdout);
+  }
+  const bad = await run("/nonexistent/libzmq.so");
+  assert.match(
+    bad,
+    /^error: cannot load libzmq from LIBZMQ=\/nonexistent\/libzmq\.so: /,
+  );
+  assert.match(
+    bad,
+    /unset it to use the one from npm:zeromq \(run `deno install`\)/,
+  );
+  // The library this process loaded, chosen explicitly, works the same.
+  const good = await run(libraryPath());
+  assert.equal(good, `${libraryPath()} ${version()}\n`);
+});
