@@ -672,6 +672,13 @@ export class Socket {
         "zapDomain",
       );
     }
+    if ((options.curveServer || options.curveClient) && !has("curve")) {
+      throw new Error(
+        `the loaded libzmq (${libraryPath()}) has no CURVE support; ` +
+          "set LIBZMQ to a libzmq built with CURVE, or run `deno install` " +
+          "to get npm:zeromq's",
+      );
+    }
     if (options.curveServer && options.curveClient) {
       throw new Error("a socket cannot be both curveServer and curveClient");
     }

@@ -355,3 +355,61 @@ Deno.test("LIBZMQ selects the library; a bad LIBZMQ gives a clear error", async 
   const good = await run(libraryPath());
   assert.equal(good, `${libraryPath()} ${version()}\n`);
 });
+
+Deno.test("every socket option is accepted by libzmq", async () => {
+  const context = new Context();
+  try {
+    context.socket("DEALER", {
+      linger: 100,
+      maxMessageSize: 1 << 20,
+      sendTimeout: 10,
+      receiveTimeout: 10,
+      sendHighWaterMark: 5,
+      receiveHighWaterMark: 5,
+      immediate: true,
+      routingId: "camera-1",
+      reconnectInterval: 200,
+      heartbeatInterval: 1000,
+      heartbeatTimeout: 3000,
+      zapDomain: "facezmq",
+    });
+    context.socket("PULL", { conflate: true });
+    context.socket("SUB", { subscribe: ["", new Uint8Array([1, 2])] });
+    context.socket("REQ", { reqRelaxed: true });
+    assert.throws(
+      () => context.socket("REP", { curveServer: { secretKey: "short" } }),
+      /curveServer\.secretKey: a CURVE key is 40 Z85 characters, got 5/,
+    );
+  } finally {
+    await context.close();
+  }
+});
+
+Deno.test("reqRelaxed lets a REQ client retry after a lost reply", async () => {
+  const context = new Context();
+  try {
+    const server = context.socket("REP");
+    server.bind("inproc://relaxed");
+    const strict = context.socket("REQ");
+    strict.connect("inproc://relaxed");
+    await strict.send([text("one")]);
+    await assert.rejects(strict.receive({ timeout: 50 }), TimeoutError);
+    // A plain REQ socket insists on receiving the reply first.
+    await assert.rejects(strict.send([text("two")]), /zmq_send .* failed/);
+
+    const relaxed = context.socket("REQ", { reqRelaxed: true });
+    relaxed.connect("inproc://relaxed");
+    await relaxed.send([text("first")]);
+    await assert.rejects(relaxed.receive({ timeout: 50 }), TimeoutError);
+    await relaxed.send([text("second")]);
+    // The server answers the requests in order; only "second"'s reply counts.
+    for (let i = 0; i < 3; i++) {
+      const [request] = await server.receive({ timeout: 5000 });
+      await server.send([text("re:" + decoder.decode(request))]);
+    }
+    const [reply] = await relaxed.receive({ timeout: 5000 });
+    assert.equal(decoder.decode(reply), "re:second");
+  } finally {
+    await context.close();
+  }
+});
