@@ -25,11 +25,14 @@ def main():
     parser.add_argument("--frames", type=int, default=0)
     parser.add_argument("--server-stats", action="store_true",
                         help="ask the original server for its ms/frame at the end")
+    parser.add_argument("--faces", action="store_true",
+                        help="add the faces of every frame (when the server names them)")
     args = parser.parse_args()
     socket = zmq.Context().socket(zmq.REQ)
     socket.connect(args.connect)
     capture = cv2.VideoCapture(args.input)
     latencies = []
+    faces = []
     read_ms = 0.0
     started = time.perf_counter()
     while True:
@@ -45,6 +48,7 @@ def main():
         data = socket.recv()
         np.frombuffer(data, dtype=header["dtype"]).reshape(header["shape"])
         latencies.append((time.perf_counter() - t1) * 1000)
+        faces.append(header.get("faces", []))
     elapsed = time.perf_counter() - started
     result = {
         "frames": len(latencies),
@@ -54,6 +58,8 @@ def main():
         "capture_ms": read_ms / max(len(latencies), 1),
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
     }
+    if args.faces:
+        result["faces"] = faces
     if args.server_stats:
         socket.send_json({"cmd": "stats"})
         result["server"] = socket.recv_json()
