@@ -40,7 +40,8 @@ Usage: deno task server [options]
   --faces detect|whole   training images: find the face (default) or use as is
   --threshold N          distance at or above which a face is "unknown"
                          (default: calibrated on the training set)
-  --workers N            recognition threads (default: number of cores)
+  --workers N            recognition threads (default: number of cores;
+                         0 with --backend: remote workers only)
   --backend ENDPOINT     also let remote workers connect here
                          (e.g. tcp://0.0.0.0:5556; see "deno task worker")
   --detect-width N       detect on frames shrunk to this width (default ${SERVER_DETECT_OPTIONS.maxWidth}, 0 = full size)
@@ -86,8 +87,13 @@ async function main(): Promise<number> {
   }
   const threshold = numberFlag(values, "threshold", { min: 0 });
   const workers =
-    numberFlag(values, "workers", { min: 1, max: 64, integer: true }) ??
+    numberFlag(values, "workers", { min: 0, max: 64, integer: true }) ??
       Math.max(1, navigator.hardwareConcurrency || 1);
+  if (workers === 0 && values.backend === undefined) {
+    throw new UsageError(
+      "--workers 0 needs --backend (remote workers do all the work then)",
+    );
+  }
   const detect = {
     ...SERVER_DETECT_OPTIONS,
     maxWidth: numberFlag(values, "detect-width", {
@@ -172,6 +178,7 @@ async function main(): Promise<number> {
 
   const stats = new StageStats();
   let errors = 0;
+  const perWorker = new Map<number, number>();
   const pool = await WorkerPool.start(workers, {
     endpoint: internal,
     model: packModel(recognizer),
@@ -182,6 +189,7 @@ async function main(): Promise<number> {
     onStats: (event) => {
       errors += event.errors;
       stats.addTotals(event.frames, event.sums);
+      perWorker.set(event.id, (perWorker.get(event.id) ?? 0) + event.frames);
     },
     onError: (message) => console.error(`error: ${message}`),
   });
@@ -190,7 +198,7 @@ async function main(): Promise<number> {
   const proxying = proxy(frontend, backend, { signal: stop.signal });
   console.log(
     `ready: serving on ${frontend.lastEndpoint} with ${workers} worker${
-      workers > 1 ? "s" : ""
+      workers === 1 ? "" : "s"
     }` +
       (remote ? `, remote workers on ${remote}` : "") +
       (curve
@@ -207,9 +215,17 @@ async function main(): Promise<number> {
   const timer = statsSeconds > 0
     ? setInterval(() => {
       if (stats.frames === 0 && errors === 0) return;
+      const shares = workers > 1
+        ? `, per worker: ${
+          [...perWorker].map(([id, n]) => `#${id} ${n}`).join(" ")
+        }`
+        : "";
       console.error(
-        `stats: ${stats.line()}${errors ? `, ${errors} bad requests` : ""}`,
+        `stats: ${stats.line()}${
+          errors ? `, ${errors} bad requests` : ""
+        }${shares}`,
       );
+      perWorker.clear();
       stats.reset();
       errors = 0;
     }, statsSeconds * 1000)

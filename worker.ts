@@ -1,0 +1,122 @@
+/**
+ * A remote recognition worker: connects to a server's backend endpoint and
+ * serves frames the server hands it, so capacity grows by starting workers
+ * on other machines.
+ *
+ * ```sh
+ * deno task server --backend tcp://0.0.0.0:5556        # on the server
+ * deno task worker --connect tcp://SERVER:5556         # on each extra machine
+ * ```
+ *
+ * @module
+ */
+
+import {
+  numberFlag,
+  parseFlags,
+  runMain,
+  stringFlag,
+  UsageError,
+} from "./lib/cli.ts";
+import { FaceDetector, SERVER_DETECT_OPTIONS } from "./lib/detector.ts";
+import { FrameHandler } from "./lib/frame_handler.ts";
+import { obtainModel } from "./lib/model_source.ts";
+import { serveRequests } from "./lib/serve_loop.ts";
+import { StageStats } from "./lib/stats.ts";
+import type { FaceMode } from "./lib/training.ts";
+import { Context } from "./lib/zmq.ts";
+
+const HELP =
+  `facezmq worker: adds recognition capacity to a server from any machine.
+
+Usage: deno task worker --connect ENDPOINT [options]
+
+  --connect ENDPOINT     the server's backend (its --backend, e.g. tcp://server:5556)
+  --train DIR            train from DIR/<person>/<images> (default train)
+  --model FILE           or load a model (use the same people as the server)
+  --faces detect|whole   training images: find the face (default) or use as is
+  --threshold N          distance at or above which a face is "unknown"
+  --detect-width N       detect on frames shrunk to this width (default ${SERVER_DETECT_OPTIONS.maxWidth})
+  --stats SECONDS        stats line interval (default 10, 0 = off)
+  -h, --help             this text
+`;
+
+async function main(): Promise<number> {
+  const { values } = parseFlags(Deno.args, {
+    flags: {
+      connect: { type: "string" },
+      train: { type: "string" },
+      model: { type: "string" },
+      faces: { type: "string", default: "detect" },
+      threshold: { type: "string" },
+      "detect-width": { type: "string" },
+      stats: { type: "string", default: "10" },
+      help: { type: "boolean", short: "h" },
+    },
+  });
+  if (values.help) {
+    console.log(HELP);
+    return 0;
+  }
+  const endpoint = stringFlag(values, "connect");
+  if (!endpoint) {
+    throw new UsageError(
+      "--connect ENDPOINT is needed (the server's --backend)",
+    );
+  }
+  const faces = stringFlag(values, "faces") as FaceMode;
+  if (faces !== "detect" && faces !== "whole") {
+    throw new UsageError(`--faces must be detect or whole, not "${faces}"`);
+  }
+  const detector = await FaceDetector.create();
+  const recognizer = await obtainModel({
+    model: stringFlag(values, "model"),
+    train: stringFlag(values, "train"),
+    faces,
+    threshold: numberFlag(values, "threshold", { min: 0 }),
+    detector,
+  });
+  const handler = new FrameHandler(detector, recognizer, {
+    detect: {
+      ...SERVER_DETECT_OPTIONS,
+      maxWidth: numberFlag(values, "detect-width", {
+        min: 0,
+        max: 4096,
+        integer: true,
+      }) ??
+        SERVER_DETECT_OPTIONS.maxWidth,
+    },
+  });
+  const context = new Context();
+  const socket = context.socket("REP", { reconnectInterval: 200 });
+  socket.connect(endpoint);
+  console.log(`ready: worker connected to ${endpoint}`);
+
+  const stats = new StageStats();
+  const statsSeconds = numberFlag(values, "stats", { min: 0 }) ?? 10;
+  const timer = statsSeconds > 0
+    ? setInterval(() => {
+      if (stats.frames === 0) return;
+      console.error(`stats: ${stats.line()}`);
+      stats.reset();
+    }, statsSeconds * 1000)
+    : undefined;
+
+  const stop = new AbortController();
+  const onSignal = () => stop.abort();
+  Deno.addSignalListener("SIGINT", onSignal);
+  if (Deno.build.os !== "windows") Deno.addSignalListener("SIGTERM", onSignal);
+  await serveRequests(socket, handler, {
+    signal: stop.signal,
+    onMessage: (handled) => {
+      if (handled.ok && handled.timings) stats.add({ ...handled.timings });
+    },
+  });
+  if (timer !== undefined) clearInterval(timer);
+  console.error("worker: shutting down");
+  await Promise.race([context.close(), new Promise((r) => setTimeout(r, 300))]);
+  detector.close();
+  return 0;
+}
+
+if (import.meta.main) runMain(main);
