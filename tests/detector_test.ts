@@ -87,6 +87,27 @@ Deno.test("RGB input gives the boxes of its grey conversion", async () => {
   }
 });
 
+Deno.test("a JPEG photo gives native OpenCV's boxes end to end", async () => {
+  const expected: Expected = JSON.parse(
+    await Deno.readTextFile(new URL("expected.json", DIR)),
+  );
+  const path = fileURLToPath(new URL("2008_002506.jpg", DIR));
+  const rgb = await readImage(path);
+  assert.equal(rgb.channels, 3);
+  const detector = await FaceDetector.create();
+  try {
+    for (const { name, ...options } of expected.cases) {
+      assert.deepEqual(
+        sorted(detector.detect(rgb, options)),
+        expected.images["2008_002506.pgm"][name],
+        name,
+      );
+    }
+  } finally {
+    detector.close();
+  }
+});
+
 Deno.test("colour frames are converted to grey like toGrey (cv2 RGB2GRAY)", async () => {
   const grey = await readImage(
     fileURLToPath(new URL("2008_007676.pgm", DIR)),

@@ -18,6 +18,7 @@ round-half-up, as lib/detector.ts does.
 import json
 import math
 import os
+import shutil
 import sys
 
 import cv2
@@ -26,6 +27,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SRC = "/work/shared/data/detection"
 OUT = os.path.join(ROOT, "tests", "fixtures", "detection")
 CASCADE = os.path.join(ROOT, "data", "haarcascade_frontalface_default.xml")
+JPEG_FIXTURE = "2008_002506.jpg"
 
 CASES = [
     {"name": "default", "scaleFactor": 1.1, "minNeighbors": 3},
@@ -109,6 +111,8 @@ def main():
     lines.append(",\n".join(image_lines))
     lines.append(" }")
     lines.append("}")
+    # One photo as JPEG too: decoding it must give the grey PGM exactly.
+    shutil.copyfile(os.path.join(SRC, JPEG_FIXTURE), os.path.join(OUT, JPEG_FIXTURE))
     with open(os.path.join(OUT, "expected.json"), "w") as f:
         f.write("\n".join(lines) + "\n")
 

@@ -109,6 +109,12 @@ def main():
         with open(path("crop_exif%d.jpg" % orientation), "wb") as f:
             f.write(jpg[:2] + b"\xff\xe1" + struct.pack(">H", len(app1) + 2) + app1 + jpg[2:])
 
+    # Grey conversion check: random colours, where 14-bit and 15-bit fixed
+    # point RGB2GRAY formulas disagree on about 1 pixel in 400.
+    noise = rng.integers(0, 256, (64, 64, 3), dtype=np.uint8)  # BGR
+    cv2.imwrite(path("noise.ppm"), noise)
+    cv2.imwrite(path("noise_grey.pgm"), cv2.cvtColor(noise, cv2.COLOR_BGR2GRAY))
+
     manifest = []
     for name in sorted(os.listdir(OUT)):
         if not (name.endswith(".jpg") or name.endswith(".png")):
