@@ -108,7 +108,7 @@ Deno.test("a JPEG photo gives native OpenCV's boxes end to end", async () => {
   }
 });
 
-Deno.test("colour frames are converted to grey like toGrey (cv2 RGB2GRAY)", async () => {
+Deno.test("colour frames give the boxes of their grey conversion", async () => {
   const grey = await readImage(
     fileURLToPath(new URL("2008_007676.pgm", DIR)),
   );
