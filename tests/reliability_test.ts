@@ -25,6 +25,11 @@ function framesOf(stdout: string): number[] {
   ) => JSON.parse(line).frame);
 }
 
+/** The faces of each JSON line, without the latency. */
+function facesByFrame(stdout: string): unknown[] {
+  return stdout.trim().split("\n").map((line) => JSON.parse(line).faces);
+}
+
 function countMatches(text: string, pattern: RegExp): number {
   return text.match(new RegExp(pattern.source, "g"))?.length ?? 0;
 }
@@ -196,5 +201,91 @@ Deno.test("capture faults give a one-line error and a non-zero exit", async (t) 
     );
   } finally {
     await Deno.remove(dir, { recursive: true });
+  }
+});
+
+/** Client args for streaming the whole clip to `endpoint`, retrying forever. */
+function streamArgs(endpoint: string): string[] {
+  return [
+    "--connect",
+    endpoint,
+    "--input",
+    CLIP,
+    "--every-frame",
+    "--json",
+    "--view",
+    "none",
+    "--timeout",
+    "500",
+    "--retries",
+    "0",
+  ];
+}
+
+/** Checks a finished run: all 60 frames in order, one outage, one recovery. */
+function assertRodeOut(run: { code: number; stdout: string; stderr: string }) {
+  assert.equal(run.code, 0, run.stderr);
+  assert.equal(countMatches(run.stderr, /is not answering/), 1, run.stderr);
+  assert.equal(countMatches(run.stderr, /is back \(after/), 1, run.stderr);
+  assert.deepEqual(
+    framesOf(run.stdout),
+    Array.from({ length: CLIP_FRAMES }, (_, i) => i),
+  );
+  assert.deepEqual(stackLines(run.stderr), []);
+}
+
+Deno.test("client survives a frozen server (SIGSTOP, then SIGCONT) without mixing up replies", async () => {
+  const server = await startServer(["--workers", "1", "--stats", "0"]);
+  const client = spawnClient(streamArgs(server.endpoint));
+  try {
+    await waitUntil(() => framesOf(client.stdout()).length >= 10, {
+      what: "10 answered frames",
+    });
+    Deno.kill(server.child.pid, "SIGSTOP");
+    try {
+      await waitUntil(() => /is not answering/.test(client.stderr()), {
+        what: "the outage notice",
+      });
+      // Let a few timed-out requests queue up in the frozen server.
+      await new Promise((r) => setTimeout(r, 1500));
+    } finally {
+      Deno.kill(server.child.pid, "SIGCONT");
+    }
+    const run = await client.finished;
+    assertRodeOut(run);
+    // Each frame got its own answer: the same faces as an undisturbed run.
+    const calm = await runClient(streamArgs(server.endpoint));
+    assert.equal(calm.code, 0, calm.stderr);
+    assert.deepEqual(facesByFrame(run.stdout), facesByFrame(calm.stdout));
+    const { code } = await server.stop("SIGINT");
+    assert.equal(code, 0, server.output());
+  } finally {
+    client.kill("SIGKILL");
+    await client.finished;
+    await server.stop("SIGKILL");
+  }
+});
+
+Deno.test("client started before the server waits for it and then streams", async () => {
+  const endpoint = `tcp://127.0.0.1:${freePort()}`;
+  const client = spawnClient(streamArgs(endpoint));
+  let server: ServerProcess | undefined;
+  try {
+    await waitUntil(() => /is not answering/.test(client.stderr()), {
+      what: "the outage notice",
+    });
+    server = await startServer([
+      "--bind",
+      endpoint,
+      "--workers",
+      "1",
+      "--stats",
+      "0",
+    ]);
+    assertRodeOut(await client.finished);
+  } finally {
+    client.kill("SIGKILL");
+    await client.finished;
+    await server?.stop("SIGKILL");
   }
 });
