@@ -1,6 +1,7 @@
 /**
- * Image files in and out: JPEG (decoded by `jpeg-js`, encoded by a baseline
- * encoder here, about 4x faster than jpeg-js's), PNG (own codec on top of
+ * Image files in and out: JPEG (baseline files decoded here exactly as
+ * libjpeg / `cv2.imread` does, others by `jpeg-js`; encoded by a baseline
+ * encoder here, about 3x faster than jpeg-js's), PNG (own codec on top of
  * `node:zlib`) and PGM/PPM (P2, P3, P5, P6). Formats are recognised by their
  * magic bytes, never by the file name. Every problem with an input file
  * (corrupt, truncated, unsupported, too large) becomes an `ImageError` whose
@@ -234,8 +235,8 @@ interface BaselineComponent {
 }
 
 /**
- * Huffman lookup: for each 16-bit prefix... too big; instead a 9-bit fast
- * table plus canonical maxcode/valptr arrays for longer codes.
+ * Huffman lookup: a 9-bit fast table, plus canonical maxcode/valptr arrays
+ * for longer codes.
  */
 interface DecodeTable {
   fast: Int32Array; // (length << 8) | symbol, or 0 when longer than 9 bits
