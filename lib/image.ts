@@ -31,7 +31,7 @@ export interface Box {
 
 /**
  * Converts an RGB image to grey with OpenCV's fixed-point RGB2GRAY weights
- * (0.299 R + 0.587 G + 0.114 B, 14-bit rounding), so that the result equals
+ * (0.299 R + 0.587 G + 0.114 B in 15-bit fixed point), so that the result equals
  * `cv2.cvtColor(img, cv2.COLOR_RGB2GRAY)`. A grey image is returned as is.
  */
 export function toGrey(image: Image): Image {
@@ -39,17 +39,18 @@ export function toGrey(image: Image): Image {
   const n = image.width * image.height;
   const out = new Uint8Array(n);
   const src = image.data;
-  // OpenCV: R2Y = 4899, G2Y = 9617, B2Y = 1868, shift 14, rounding 1 << 13.
+  // OpenCV's integer path: R2Y = 9798, G2Y = 19235, B2Y = 3735, shift 15.
   for (let i = 0, j = 0; i < n; i++, j += 3) {
-    out[i] = (src[j] * 4899 + src[j + 1] * 9617 + src[j + 2] * 1868 + 8192) >>
-      14;
+    out[i] = (src[j] * 9798 + src[j + 1] * 19235 + src[j + 2] * 3735 + 16384) >>
+      15;
   }
   return { width: image.width, height: image.height, channels: 1, data: out };
 }
 
 /**
  * Converts raw BGR bytes (OpenCV's and ffmpeg's `bgr24` order) to grey with
- * the same weights and rounding as `cv2.cvtColor(img, cv2.COLOR_BGR2GRAY)`.
+ * the same weights and rounding as `cv2.cvtColor(img, cv2.COLOR_BGR2GRAY)`
+ * (OpenCV's 15-bit fixed point).
  */
 export function greyFromBgr(
   bytes: Uint8Array,
@@ -65,8 +66,8 @@ export function greyFromBgr(
   const out = new Uint8Array(n);
   for (let i = 0, j = 0; i < n; i++, j += 3) {
     out[i] =
-      (bytes[j] * 1868 + bytes[j + 1] * 9617 + bytes[j + 2] * 4899 + 8192) >>
-      14;
+      (bytes[j] * 3735 + bytes[j + 1] * 19235 + bytes[j + 2] * 9798 + 16384) >>
+      15;
   }
   return { width, height, channels: 1, data: out };
 }

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { greyFromBgr, type Image, toGrey } from "../lib/image.ts";
+import { readImage, toBgr } from "../lib/image_io.ts";
 
 Deno.test("toGrey uses OpenCV's RGB2GRAY weights and rounding", () => {
   const rgb: Image = {
@@ -29,4 +30,17 @@ Deno.test("greyFromBgr equals toGrey of the same pixels in RGB order", () => {
   const grey = greyFromBgr(bgr, 2, 2);
   assert.deepEqual([...grey.data], [76, 150, 29, 124]);
   assert.throws(() => greyFromBgr(bgr, 3, 2), /expected 18 BGR bytes/);
+});
+
+Deno.test("toGrey and greyFromBgr equal cv2.cvtColor on random colours", async () => {
+  // noise.ppm: random colours; noise_grey.pgm: cv2.cvtColor(..., BGR2GRAY) of them (tools/oracle_images.py).
+  const dir = new URL("./fixtures/images/", import.meta.url).pathname;
+  const rgb = await readImage(`${dir}noise.ppm`);
+  const expected = await readImage(`${dir}noise_grey.pgm`);
+  assert.equal(rgb.channels, 3);
+  assert.deepEqual(toGrey(rgb).data, expected.data);
+  assert.deepEqual(
+    greyFromBgr(toBgr(rgb), rgb.width, rgb.height).data,
+    expected.data,
+  );
 });
