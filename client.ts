@@ -11,6 +11,7 @@
  */
 
 import {
+  choiceFlag,
   numberFlag,
   parseFlags,
   parseSize,
@@ -108,18 +109,9 @@ async function main(): Promise<number> {
   }
   const { width, height } = parseSize(stringFlag(values, "size")!);
   const fps = numberFlag(values, "fps", { min: 1, max: 240 });
-  const view = stringFlag(values, "view")!;
-  if (!["web", "window", "none"].includes(view)) {
-    throw new UsageError(`--view must be web, window or none, not "${view}"`);
-  }
-  const send = stringFlag(values, "send")!;
-  if (!["grey", "rgb", "jpeg"].includes(send)) {
-    throw new UsageError(`--send must be grey, rgb or jpeg, not "${send}"`);
-  }
-  const draw = stringFlag(values, "draw")!;
-  if (draw !== "client" && draw !== "server") {
-    throw new UsageError(`--draw must be client or server, not "${draw}"`);
-  }
+  const view = choiceFlag(values, "view", ["web", "window", "none"]);
+  const send = choiceFlag(values, "send", ["grey", "rgb", "jpeg"]);
+  const draw = choiceFlag(values, "draw", ["client", "server"]);
   const json = values.json === true;
   const everyFrame = values["every-frame"] === true;
   const maxFrames = numberFlag(values, "frames", { min: 1, integer: true }) ??

@@ -10,6 +10,7 @@
  */
 
 import {
+  choiceFlag,
   numberFlag,
   parseFlags,
   runMain,
@@ -20,7 +21,7 @@ import { FaceDetector } from "./lib/detector.ts";
 import { readImage } from "./lib/image_io.ts";
 import { loadModel } from "./lib/model_file.ts";
 import { recognise } from "./lib/recognition.ts";
-import { TRAINING_DETECT_OPTIONS } from "./lib/training.ts";
+import { type FaceMode, TRAINING_DETECT_OPTIONS } from "./lib/training.ts";
 
 const HELP = `facezmq recognize: who is in these photos?
 
@@ -57,10 +58,7 @@ async function main(): Promise<number> {
       "--model FILE is needed (make one with deno task train)",
     );
   }
-  const faces = stringFlag(values, "faces");
-  if (faces !== "detect" && faces !== "whole") {
-    throw new UsageError(`--faces must be detect or whole, not "${faces}"`);
-  }
+  const faces = choiceFlag<FaceMode>(values, "faces", ["detect", "whole"]);
   if (positionals.length === 0) {
     throw new UsageError("give one or more image files");
   }

@@ -16,6 +16,7 @@ import {
   startZapHandler,
 } from "./lib/curve.ts";
 import {
+  choiceFlag,
   numberFlag,
   parseFlags,
   runMain,
@@ -78,10 +79,7 @@ async function main(): Promise<number> {
     console.log(HELP);
     return 0;
   }
-  const faces = stringFlag(values, "faces") as FaceMode;
-  if (faces !== "detect" && faces !== "whole") {
-    throw new UsageError(`--faces must be detect or whole, not "${faces}"`);
-  }
+  const faces = choiceFlag<FaceMode>(values, "faces", ["detect", "whole"]);
   if (values.train !== undefined && values.model !== undefined) {
     throw new UsageError("give --train or --model, not both");
   }

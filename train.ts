@@ -10,6 +10,7 @@
  */
 
 import {
+  choiceFlag,
   numberFlag,
   parseFlags,
   runMain,
@@ -58,10 +59,7 @@ async function main(): Promise<number> {
   if (!out) {
     throw new UsageError("--out FILE is needed (where to save the model)");
   }
-  const faces = stringFlag(values, "faces") as FaceMode;
-  if (faces !== "detect" && faces !== "whole") {
-    throw new UsageError(`--faces must be detect or whole, not "${faces}"`);
-  }
+  const faces = choiceFlag<FaceMode>(values, "faces", ["detect", "whole"]);
   const lbph = {
     radius: numberFlag(values, "radius", { min: 1, max: 32, integer: true }),
     neighbors: numberFlag(values, "neighbors", {

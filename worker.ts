@@ -12,6 +12,7 @@
  */
 
 import {
+  choiceFlag,
   numberFlag,
   parseFlags,
   runMain,
@@ -64,10 +65,7 @@ async function main(): Promise<number> {
       "--connect ENDPOINT is needed (the server's --backend)",
     );
   }
-  const faces = stringFlag(values, "faces") as FaceMode;
-  if (faces !== "detect" && faces !== "whole") {
-    throw new UsageError(`--faces must be detect or whole, not "${faces}"`);
-  }
+  const faces = choiceFlag<FaceMode>(values, "faces", ["detect", "whole"]);
   const detector = await FaceDetector.create();
   const recognizer = await obtainModel({
     model: stringFlag(values, "model"),

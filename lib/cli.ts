@@ -110,3 +110,20 @@ export async function runMain(
   }
   Deno.exit(code);
 }
+
+/** Reads a flag that must be one of `choices` (its default comes from the flag config). */
+export function choiceFlag<T extends string>(
+  values: Flags,
+  name: string,
+  choices: readonly T[],
+): T {
+  const raw = values[name];
+  if (
+    typeof raw !== "string" || !(choices as readonly string[]).includes(raw)
+  ) {
+    throw new UsageError(
+      `--${name} must be ${choices.join(" or ")}, not "${raw}"`,
+    );
+  }
+  return raw as T;
+}
