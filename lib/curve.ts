@@ -227,12 +227,27 @@ export async function loadAllowedKeys(dir: string): Promise<Set<string>> {
 }
 
 /**
+ * A public key given where a secret key belongs is taken for a secret key
+ * (both are 40 Z85 characters) and gives a socket nobody can talk to, so a
+ * `.pub` file is refused by name.
+ */
+function refusePublicAsSecret(secretPath: string): void {
+  if (secretPath.endsWith(".pub")) {
+    throw new Error(
+      `${secretPath} is a PUBLIC key file: --curve-secret wants a secret ` +
+        "key (the .key file written by `deno task keys NAME`)",
+    );
+  }
+}
+
+/**
  * Socket options for a CURVE server from its secret key file
  * (`--curve-secret FILE`). Pass the result as `curveServer`.
  */
 export async function loadServerKeys(
   secretPath: string,
 ): Promise<{ secretKey: string; publicKey: string }> {
+  refusePublicAsSecret(secretPath);
   const secretKey = await readKeyFile(secretPath);
   return { secretKey, publicKey: publicKeyOf(secretKey) };
 }
@@ -254,6 +269,7 @@ export async function loadClientKeys(
         ".key file to clients",
     );
   }
+  refusePublicAsSecret(secretPath);
   const serverKey = await readKeyFile(serverKeyPath);
   const secretKey = await readKeyFile(secretPath);
   const publicKey = publicKeyOf(secretKey);
