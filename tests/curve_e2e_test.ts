@@ -129,3 +129,45 @@ Deno.test("CURVE: a listed client is served, an unknown key and a plaintext clie
     assert.equal(code, 0, serverProcess.output());
   }
 });
+
+Deno.test("CURVE: a public key given as a secret key is refused with a clear error", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "facezmq_curve_" });
+  try {
+    const server = await makeKeys("server", dir);
+    const alice = await makeKeys("alice", dir);
+    // startServer throws with the output when no ready line comes.
+    let serverErr = "";
+    try {
+      const started = await startServer(["--curve-secret", server.publicPath]);
+      await started.stop("SIGKILL");
+    } catch (error) {
+      serverErr = (error as Error).message;
+    }
+    assert.match(
+      serverErr,
+      /^error: \S+server\.pub is a PUBLIC key file: --curve-secret wants a secret key/m,
+    );
+    assert.deepEqual(stackLines(serverErr), []);
+
+    const clientRun = await runClient([
+      "--connect",
+      "tcp://127.0.0.1:9",
+      "--input",
+      CLIP,
+      "--view",
+      "none",
+      "--curve-server-key",
+      server.publicPath,
+      "--curve-secret",
+      alice.publicPath,
+    ]);
+    assert.equal(clientRun.code, 1, clientRun.stderr);
+    assert.match(
+      clientRun.stderr,
+      /^error: \S+alice\.pub is a PUBLIC key file/m,
+    );
+    assert.deepEqual(stackLines(clientRun.stderr), []);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
