@@ -18,6 +18,22 @@ import numpy as np
 import zmq
 
 
+def peak_rss_mb():
+    """Peak resident memory of this process in MiB.
+
+    VmHWM rather than ru_maxrss: on Linux a process started by a large one
+    inherits the parent's ru_maxrss through exec, VmHWM starts afresh.
+    """
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--connect", default="tcp://127.0.0.1:5600")
@@ -56,7 +72,7 @@ def main():
         "latency_p50_ms": float(np.percentile(latencies, 50)) if latencies else None,
         "latency_p95_ms": float(np.percentile(latencies, 95)) if latencies else None,
         "capture_ms": read_ms / max(len(latencies), 1),
-        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "peak_rss_mb": peak_rss_mb(),
     }
     if args.faces:
         result["faces"] = faces

@@ -42,11 +42,33 @@ def train(folder, cascade):
     return recognizer, names
 
 
+def detect(cascade, grey, width, min_size):
+    """detectMultiScale(grey, 1.1, 5) as the original, optionally on a shrunk frame."""
+    if not width and not min_size:
+        return cascade.detectMultiScale(grey, 1.1, 5)
+    scale = 1.0
+    small = grey
+    if width and grey.shape[1] > width:
+        height = max(1, round(grey.shape[0] * width / grey.shape[1]))
+        small = cv2.resize(grey, (width, height), interpolation=cv2.INTER_AREA)
+        scale = grey.shape[1] / width
+    side = round(min_size / scale) if min_size else 0
+    boxes = cascade.detectMultiScale(small, 1.1, 5, minSize=(side, side))
+    return [(int(round(x * scale)), int(round(y * scale)),
+             int(round(w * scale)), int(round(h * scale))) for (x, y, w, h) in boxes]
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--bind", default="tcp://127.0.0.1:5600")
     parser.add_argument("--train", default="train")
     parser.add_argument("--threshold", type=float, default=80.0)
+    # Not in the original: facezmq's detection settings, to compare native
+    # OpenCV with facezmq's WASM OpenCV on equal work.
+    parser.add_argument("--detect-width", type=int, default=0,
+                        help="detect on the grey frame shrunk to this width (0 = full size)")
+    parser.add_argument("--min-size", type=int, default=0,
+                        help="smallest face side in frame pixels (0 = any)")
     args = parser.parse_args()
     cascade = cv2.CascadeClassifier(
         os.path.join(cv2.data.haarcascades, "haarcascade_frontalface_default.xml")
@@ -69,7 +91,7 @@ def main():
         frame = np.frombuffer(data, dtype=header["dtype"]).reshape(header["shape"]).copy()
         grey = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
         faces = []
-        for (x, y, w, h) in cascade.detectMultiScale(grey, 1.1, 5):
+        for (x, y, w, h) in detect(cascade, grey, args.detect_width, args.min_size):
             label, distance = recognizer.predict(grey[y:y + h, x:x + w])
             name = names.get(label, "unknown") if distance < args.threshold else "unknown"
             faces.append([int(x), int(y), int(w), int(h), name])
