@@ -109,6 +109,10 @@ interface RunResult {
 
 /** What the original design measured. */
 interface OriginalResult {
+  /** `original`, or `native, detect ...` with facezmq's detection settings. */
+  name: string;
+  /** Extra flags given to original_server.py. */
+  serverArgs: string[];
   frames: number;
   fps: number;
   latencyP50: number;
@@ -407,8 +411,11 @@ async function measure(
   };
 }
 
-/** Runs settings in order, reusing a server while its flags stay the same. */
-async function measureAll(
+/**
+ * Runs each setting once, in order, reusing a server while its flags stay
+ * the same.
+ */
+async function measurePass(
   settings: Setting[],
   options: {
     input: string;
@@ -416,7 +423,6 @@ async function measureAll(
     ffmpeg: string;
     truth: TruthFrame[];
     train: string;
-    repeat: number;
     log: (line: string) => void;
   },
 ): Promise<RunResult[]> {
@@ -432,22 +438,25 @@ async function measureAll(
         server = await startServer(setting, options.train);
         serverKey = key;
       }
-      let best: RunResult | undefined;
-      for (let i = 0; i < options.repeat; i++) {
-        const result = await measure(server, setting, options);
-        options.log(
-          `${setting.name}: ${fixed(result.fps)} fps, p95 ${
-            fixed(result.latency.p95)
-          } ms, server ${fixed(result.stages["server total"])} ms/frame`,
-        );
-        if (best === undefined || result.fps > best.fps) best = result;
-      }
-      results.push(best!);
+      const result = await measure(server, setting, options);
+      options.log(
+        `${setting.name}: ${fixed(result.fps)} fps, p95 ${
+          fixed(result.latency.p95)
+        } ms, server ${fixed(result.stages["server total"])} ms/frame`,
+      );
+      results.push(result);
     }
   } finally {
     await server?.stop();
   }
   return results;
+}
+
+/** Keeps, index by index, the faster of two lists of results. */
+function faster<T extends { fps: number }>(best: T[], next: T[]): T[] {
+  return next.map((result, i) =>
+    best[i] === undefined || result.fps > best[i].fps ? result : best[i]
+  );
 }
 
 /** Why the original design cannot run, or null when it can. */
@@ -474,6 +483,8 @@ async function originalMissing(python: string): Promise<string | null> {
 async function runOriginal(
   python: string,
   options: {
+    name: string;
+    serverArgs: string[];
     input: string;
     frames: number;
     train: string;
@@ -489,6 +500,7 @@ async function runOriginal(
       "tcp://127.0.0.1:*",
       "--train",
       options.train,
+      ...options.serverArgs,
     ],
     /^ready (\S+)/m,
     "the original server",
@@ -535,6 +547,8 @@ async function runOriginal(
     faces: faces.map(([x, y, w, h, label]) => ({ x, y, w, h, label })),
   }));
   return {
+    name: options.name,
+    serverArgs: options.serverArgs,
     frames: data.frames,
     fps: data.fps,
     latencyP50: data.latency_p50_ms,
@@ -561,7 +575,7 @@ function report(
   data: {
     header: string;
     runs: RunResult[];
-    original: OriginalResult | { skipped: string } | null;
+    original: OriginalResult[] | { skipped: string } | null;
     clientPeakMiB: number | null;
   },
 ): string {
@@ -613,6 +627,19 @@ function report(
   ));
   out.push(
     "",
+    `faces of run "${main.setting.name}" by person (found/in clip, named right, labels given):`,
+  );
+  for (const [name, score] of Object.entries(main.accuracy.byName)) {
+    const labels = Object.entries(score.labels)
+      .map(([label, count]) => `${label} ${count}`)
+      .join(", ");
+    out.push(
+      `  ${name}: ${score.found}/${score.faces} found, ${score.named} named right` +
+        (labels ? ` (${labels})` : ""),
+    );
+  }
+  out.push(
+    "",
     `peak memory: server ${fixed(main.serverPeakMiB, 0)} MiB, bench client ${
       fixed(data.clientPeakMiB, 0)
     } MiB (this process, all runs)`,
@@ -621,29 +648,55 @@ function report(
   if (original && "skipped" in original) {
     out.push("", `original design: skipped (${original.skipped})`);
   } else if (original) {
-    out.push("", "against the original design (Python, native OpenCV):", "");
+    out.push(
+      "",
+      "against the original design (Python, native OpenCV, raw BGR both ways):",
+      "",
+    );
+    const row = (
+      name: string,
+      r: {
+        fps: number;
+        p50: number;
+        p95: number;
+        serverMs: number;
+        accuracy: Accuracy;
+        peak: number | null;
+        clientPeak: number | null;
+      },
+    ) => [
+      name,
+      fixed(r.fps),
+      fixed(r.p50),
+      fixed(r.p95),
+      fixed(r.serverMs),
+      percent(r.accuracy.recall),
+      percent(r.accuracy.namedRight),
+      fixed(r.peak, 0),
+      fixed(r.clientPeak, 0),
+    ];
     out.push(formatTable(
       [
-        [
-          "facezmq",
-          fixed(main.fps),
-          fixed(main.latency.p50),
-          fixed(main.latency.p95),
-          fixed(main.stages["server total"]),
-          percent(main.accuracy.recall),
-          percent(main.accuracy.namedRight),
-          fixed(main.serverPeakMiB, 0),
-        ],
-        [
-          "original",
-          fixed(original.fps),
-          fixed(original.latencyP50),
-          fixed(original.latencyP95),
-          fixed(original.serverMs),
-          percent(original.accuracy.recall),
-          percent(original.accuracy.namedRight),
-          fixed(original.serverPeakMiB, 0),
-        ],
+        row("facezmq (main)", {
+          fps: main.fps,
+          p50: main.latency.p50,
+          p95: main.latency.p95,
+          serverMs: main.stages["server total"],
+          accuracy: main.accuracy,
+          peak: main.serverPeakMiB,
+          clientPeak: data.clientPeakMiB,
+        }),
+        ...original.map((o) =>
+          row(o.name, {
+            fps: o.fps,
+            p50: o.latencyP50,
+            p95: o.latencyP95,
+            serverMs: o.serverMs,
+            accuracy: o.accuracy,
+            peak: o.serverPeakMiB,
+            clientPeak: o.clientPeakMiB,
+          })
+        ),
       ],
       {
         header: [
@@ -655,15 +708,17 @@ function report(
           "recall",
           "named right",
           "server MiB",
+          "client MiB",
         ],
       },
     ));
+    const design = original[0];
     out.push(
       "",
-      `facezmq / original: ${fixed(main.fps / original.fps, 2)}x fps, ` +
+      `facezmq / original: ${fixed(main.fps / design.fps, 2)}x fps, ` +
         `server ms ${
-          fixed(main.stages["server total"] / original.serverMs, 2)
-        }x`,
+          fixed(main.stages["server total"] / design.serverMs, 2)
+        }x (below 1 is faster); facezmq's client MiB is this whole bench process`,
     );
   }
   return out.join("\n");
@@ -822,44 +877,63 @@ async function main(): Promise<number> {
       }, ${cores} cores, ` +
       `load ${load.map((l) => l.toFixed(2)).join(" ")}`,
   );
-  const runs = await measureAll(settings, {
-    input,
-    frames,
-    ffmpeg,
-    truth,
-    train,
-    repeat,
-    log,
-  });
-
-  let original: OriginalResult | { skipped: string } | null = null;
+  let original: OriginalResult[] | { skipped: string } | null = null;
+  const python = stringFlag(values, "python")!;
+  let variants: { name: string; serverArgs: string[] }[] = [];
   if (quick || values["no-original"]) {
     original = { skipped: quick ? "--quick" : "--no-original" };
   } else {
-    const python = stringFlag(values, "python")!;
     const missing = await originalMissing(python);
     if (missing) {
       original = { skipped: missing };
     } else {
-      log("original design: running");
-      let best: OriginalResult | undefined;
-      for (let i = 0; i < repeat; i++) {
-        const result = await runOriginal(python, {
-          input,
-          frames,
-          train,
-          truth,
-        });
-        log(
-          `original: ${fixed(result.fps)} fps, server ${
-            fixed(result.serverMs)
-          } ms/frame`,
-        );
-        if (best === undefined || result.fps > best.fps) best = result;
-      }
-      original = best!;
+      variants = [
+        { name: "original", serverArgs: [] },
+        {
+          // Native OpenCV doing the same detection work as facezmq's server.
+          name: `native, detect ${
+            widthLabel(detectWidth)
+          }, min ${SERVER_DETECT_OPTIONS.minSize}`,
+          serverArgs: [
+            "--detect-width",
+            String(detectWidth),
+            "--min-size",
+            String(SERVER_DETECT_OPTIONS.minSize),
+          ],
+        },
+      ];
     }
   }
+  // Whole passes, repeated: load from other work spreads over all settings
+  // instead of favouring whichever ran in a quiet moment.
+  let runs: RunResult[] = [];
+  let originals: OriginalResult[] = [];
+  for (let pass = 1; pass <= repeat; pass++) {
+    if (repeat > 1) log(`pass ${pass} of ${repeat}`);
+    runs = faster(
+      runs,
+      await measurePass(settings, { input, frames, ffmpeg, truth, train, log }),
+    );
+    const done: OriginalResult[] = [];
+    for (const variant of variants) {
+      const result = await runOriginal(python, {
+        ...variant,
+        input,
+        frames,
+        train,
+        truth,
+      });
+      log(
+        `${variant.name}: ${fixed(result.fps)} fps, server ${
+          fixed(result.serverMs)
+        } ms/frame`,
+      );
+      done.push(result);
+    }
+    originals = faster(originals, done);
+  }
+  if (variants.length > 0) original = originals;
+
   const loadAfter = (() => {
     try {
       return Deno.loadavg();
@@ -871,10 +945,10 @@ async function main(): Promise<number> {
   const main = runs[0];
 
   if (json) {
-    const ratio = original && !("skipped" in original)
+    const ratio = Array.isArray(original)
       ? {
-        fps: main.fps / original.fps,
-        serverMs: main.stages["server total"] / original.serverMs,
+        fps: main.fps / original[0].fps,
+        serverMs: main.stages["server total"] / original[0].serverMs,
       }
       : null;
     console.log(JSON.stringify({

@@ -70,6 +70,20 @@ export interface Accuracy {
   recall: number;
   /** `named / found`: of the faces found, the share named right (NaN if none found). */
   namedRight: number;
+  /** The same counts per truth name, with the labels given to found faces. */
+  byName: Record<string, NameScore>;
+}
+
+/** Counts for the faces of one truth name. */
+export interface NameScore {
+  /** Faces with this truth name. */
+  faces: number;
+  /** Of them, found. */
+  found: number;
+  /** Of them, found and named right. */
+  named: number;
+  /** Labels given to the found ones, with counts. */
+  labels: Record<string, number>;
 }
 
 /**
@@ -135,6 +149,7 @@ export function scoreFaces(
   let named = 0;
   let wrongPerson = 0;
   let falseFaces = 0;
+  const byName: Record<string, NameScore> = {};
   for (const entry of seen) {
     const expected = byFrame.get(entry.frame);
     if (expected === undefined) continue;
@@ -142,12 +157,25 @@ export function scoreFaces(
     truthFaces += expected.length;
     const unused = [...entry.faces];
     for (const box of expected) {
+      const score = byName[box.name] ??= {
+        faces: 0,
+        found: 0,
+        named: 0,
+        labels: {},
+      };
+      score.faces++;
       const index = unused.findIndex((face) => centreInside(face, box));
       if (index < 0) continue;
       const [face] = unused.splice(index, 1);
       found++;
-      if (face.label === box.name) named++;
-      else if (face.label !== "unknown") wrongPerson++;
+      score.found++;
+      score.labels[face.label] = (score.labels[face.label] ?? 0) + 1;
+      if (face.label === box.name) {
+        named++;
+        score.named++;
+      } else if (face.label !== "unknown") {
+        wrongPerson++;
+      }
     }
     falseFaces += unused.length;
   }
@@ -160,6 +188,7 @@ export function scoreFaces(
     falseFaces,
     recall: truthFaces > 0 ? found / truthFaces : NaN,
     namedRight: found > 0 ? named / found : NaN,
+    byName,
   };
 }
 

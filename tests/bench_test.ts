@@ -63,6 +63,15 @@ Deno.test("scoreFaces: the truth scored against itself is all found and named", 
   assert.equal(score.falseFaces, 0);
   assert.equal(score.recall, 1);
   assert.equal(score.namedRight, 1);
+  for (const [name, counts] of Object.entries(score.byName)) {
+    assert.equal(counts.found, counts.faces, name);
+    assert.equal(counts.named, counts.faces, name);
+    assert.deepEqual(counts.labels, { [name]: counts.faces });
+  }
+  assert.equal(
+    Object.values(score.byName).reduce((sum, c) => sum + c.faces, 0),
+    faces,
+  );
 });
 
 Deno.test("scoreFaces: misplaced boxes are false faces, wrong names are counted", async () => {
@@ -94,6 +103,7 @@ Deno.test("scoreFaces: misplaced boxes are false faces, wrong names are counted"
   assert.equal(wrong.found, faces);
   assert.equal(wrong.named, 0);
   assert.equal(wrong.wrongPerson, faces);
+  assert.deepEqual(Object.keys(wrong.byName.s1.labels), ["s2"]);
   const unknowns = truth.reduce(
     (sum, e) => sum + e.faces.filter((f) => f.name === "unknown").length,
     0,
