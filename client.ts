@@ -224,6 +224,7 @@ async function main(): Promise<number> {
         ? { width, height, channels: 1, data: frame.data }
         : { width, height, channels: 3, data: frame.data.slice() };
       let current = { index: frame.index, picture };
+      let sentId = 0;
       const build = async (): Promise<Uint8Array[]> => {
         if (live && client.inOutage) {
           // While the server is away, send the newest frame when it comes back.
@@ -237,12 +238,13 @@ async function main(): Promise<number> {
             };
           }
         }
+        sentId = frameId++ >>> 0;
         return encodeRequest({
           kind: "frame",
           ...pixelsFor(current.picture, send),
           width,
           height,
-          frameId: frameId++ >>> 0,
+          frameId: sentId,
           timestamp: performance.now(),
           reply: draw === "server" && needPicture ? "faces+frame" : "faces",
           frameFormat: draw === "server" && needPicture ? "rgb24" : undefined,
@@ -254,6 +256,11 @@ async function main(): Promise<number> {
       if (reply.kind === "error") {
         throw new Error(
           `the server refused the frame: ${reply.code}: ${reply.message}`,
+        );
+      }
+      if (reply.frameId !== sentId) {
+        throw new Error(
+          `the server answered frame ${reply.frameId} to frame ${sentId}`,
         );
       }
       const latencyMs = performance.now() - Math.max(sent, reply.timestamp);
@@ -333,9 +340,14 @@ async function main(): Promise<number> {
     reconnects: client.reconnects,
     seen: Object.fromEntries(names),
   };
+  const ms = (value: number | null) =>
+    value === null || Number.isNaN(value) ? "n/a" : `${value} ms`;
   log(
-    `done: ${summary.frames} frames in ${summary.seconds} s, ${summary.fps} fps, latency p50 ${summary.latency_p50_ms} ms, ` +
-      `p95 ${summary.latency_p95_ms} ms, ${summary.dropped} frames dropped; faces seen: ` +
+    `done: ${summary.frames} frames in ${summary.seconds} s, ${summary.fps} fps, latency p50 ${
+      ms(summary.latency_p50_ms)
+    }, p95 ${
+      ms(summary.latency_p95_ms)
+    }, ${summary.dropped} frames dropped; faces seen: ` +
       (names.size
         ? [...names].map(([n, c]) => `${n} (${c} frames)`).join(", ")
         : "none"),
