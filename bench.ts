@@ -55,7 +55,8 @@ const HELP =
 Usage: deno task bench [options]
 
   --input FILE           640x480 clip (default samples/sample.mp4)
-  --truth FILE           its faces (default: FILE with _truth.json for .mp4)
+  --truth FILE           its faces (default: the clip's name with _truth.json;
+                         without one, accuracy is not scored)
   --train DIR            people the server learns (default train)
   --frames N             frames per run (default: the whole clip)
   --clients LIST         concurrent clients, e.g. 1,2,4 (default 1,2,4)
@@ -842,17 +843,23 @@ async function main(): Promise<number> {
       throw new UsageError(`${what} ${path} does not exist`);
     }
   }
-  let truthText: string;
+  // Without a truth file (a clip of your own) speed is still measured.
+  let truth: TruthFrame[] = [];
+  const givenTruth = stringFlag(values, "truth") !== undefined;
+  let truthText: string | undefined;
   try {
     truthText = await Deno.readTextFile(truthPath);
   } catch (error) {
-    throw new UsageError(
-      `cannot read the clip's truth ${truthPath} (give it with --truth): ${
-        (error as Error).message
-      }`,
-    );
+    if (givenTruth || !(error instanceof Deno.errors.NotFound)) {
+      throw new UsageError(
+        `cannot read the clip's truth ${truthPath}: ${
+          (error as Error).message
+        }`,
+      );
+    }
+    log(`no ${truthPath}: accuracy is not scored (give a truth with --truth)`);
   }
-  const truth = parseTruth(truthText, truthPath);
+  if (truthText !== undefined) truth = parseTruth(truthText, truthPath);
   const ffmpeg = await findFfmpeg();
   await loadOpenCV();
 

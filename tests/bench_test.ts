@@ -257,6 +257,19 @@ Deno.test("deno task bench: a missing clip is one clear error line", async () =>
     /^error: --input no\/such\/clip\.mp4 does not exist/m,
   );
   assert.doesNotMatch(run.stderr, /\n\s+at /);
+  const notTruth = await runBench([
+    "--quick",
+    "--input",
+    CLIP,
+    "--truth",
+    "tests/bench_test.ts",
+  ]);
+  assert.equal(notTruth.code, 1);
+  assert.match(
+    notTruth.stderr,
+    /^error: tests\/bench_test\.ts is not valid JSON/m,
+  );
+  assert.doesNotMatch(notTruth.stderr, /\n\s+at /);
   const bad = await runBench(["--quick", "--clients", "1,x"]);
   assert.equal(bad.code, 1);
   assert.match(bad.stderr, /^error: --clients needs whole numbers/m);
