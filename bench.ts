@@ -106,6 +106,9 @@ interface RunResult {
   serverPeakMiB: number | null;
   /** Faces of the first client scored against the truth. */
   accuracy: Accuracy;
+  /** Mean bytes per request and per reply. */
+  requestKiB: number;
+  replyKiB: number;
 }
 
 /** What the original design measured. */
@@ -242,6 +245,9 @@ interface ClientRun {
   frames: number;
   seen: SeenFrame[];
   latencies: number[];
+  /** Bytes of all requests and of all replies sent. */
+  requestBytes: number;
+  replyBytes: number;
   stages: StageSums;
   started: number;
   ended: number;
@@ -279,6 +285,8 @@ async function runClient(
     frames: 0,
     seen: [],
     latencies: [],
+    requestBytes: 0,
+    replyBytes: 0,
     stages: new StageSums(),
     started: performance.now(),
     ended: 0,
@@ -353,6 +361,8 @@ async function runClient(
         "client draw": setting.draw === "client" ? t5 - t4 : 0,
       });
       run.latencies.push(t5 - t1);
+      run.requestBytes += parts.reduce((sum, part) => sum + part.length, 0);
+      run.replyBytes += replyParts.reduce((sum, part) => sum + part.length, 0);
       run.seen.push({
         frame: frame.index,
         faces: reply.faces.map((f): SeenFace => ({
@@ -406,6 +416,10 @@ async function measure(
     seconds,
     fps: frames / seconds,
     latency: summarize(runs.flatMap((run) => run.latencies)),
+    requestKiB: runs.reduce((sum, run) => sum + run.requestBytes, 0) /
+      frames / 1024,
+    replyKiB: runs.reduce((sum, run) => sum + run.replyBytes, 0) / frames /
+      1024,
     stages: stages.means(),
     serverPeakMiB: peakMemoryMiB(server.pid),
     accuracy: scoreFaces(runs[0].seen, options.truth),
@@ -597,6 +611,8 @@ function report(
       percent(r.accuracy.recall),
       percent(r.accuracy.namedRight),
       String(r.accuracy.falseFaces),
+      fixed(r.requestKiB, 0),
+      fixed(r.replyKiB, 0),
       fixed(r.serverPeakMiB, 0),
     ]),
     {
@@ -615,9 +631,11 @@ function report(
         "recall",
         "named right",
         "false",
+        "KiB/req",
+        "KiB/reply",
         "server MiB",
       ],
-      right: [1, 2, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14],
+      right: [1, 2, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16],
     },
   ));
   const main = data.runs[0];

@@ -236,6 +236,9 @@ Deno.test("deno task bench --quick runs the fixture clip and reports numbers", a
     assert.ok(main.stages[stage] >= 0, stage);
   }
   assert.ok(main.stages.detect > 0);
+  // Grey 640x480 requests (300 KiB and a header), faces-only replies.
+  assert.ok(main.requestKiB > 300 && main.requestKiB < 301, main.requestKiB);
+  assert.ok(main.replyKiB > 0 && main.replyKiB < 1, main.replyKiB);
   assert.ok(main.serverPeakMiB > 0);
   assert.ok(report.clientPeakMiB > 0);
   // Scored on the 30 frames it ran, against the truth of those frames.
