@@ -28,7 +28,14 @@ import { obtainModel } from "./lib/model_source.ts";
 import { StageStats } from "./lib/stats.ts";
 import type { FaceMode } from "./lib/training.ts";
 import { packModel, WorkerPool } from "./lib/worker_pool.ts";
-import { Context, libraryPath, proxy } from "./lib/zmq.ts";
+import {
+  Context,
+  libraryPath,
+  MONITOR_EVENTS,
+  parseMonitorEvent,
+  proxy,
+  type Socket,
+} from "./lib/zmq.ts";
 
 const HELP = `facezmq server: recognises faces in the frames clients send.
 
@@ -151,6 +158,8 @@ async function main(): Promise<number> {
     curveServer: curve ? { secretKey: curve.secretKey } : undefined,
     zapDomain: curve ? "facezmq" : undefined,
   });
+  // Clients that fail the CURVE handshake never reach the ZAP handler: log them too.
+  const handshakes = curve ? watchHandshakes(context, frontend) : undefined;
   const backend = context.socket("DEALER");
   try {
     frontend.bind(bind);
@@ -245,8 +254,42 @@ async function main(): Promise<number> {
   ]);
   await pool.stop(400);
   zap?.close();
+  handshakes?.close();
   await Promise.race([context.close(), new Promise((r) => setTimeout(r, 200))]);
   return 0;
+}
+
+/** ZMTP protocol errors libzmq reports for failed CURVE handshakes. */
+const HANDSHAKE_ERRORS: Record<number, string> = {
+  0x11000001: "it does not have this server's public key",
+  0x11000002: "it does not use CURVE (a plaintext client)",
+};
+
+/** Logs every client whose handshake with `socket` fails; returns the monitor socket. */
+function watchHandshakes(context: Context, socket: Socket): Socket {
+  const endpoint = "inproc://facezmq-frontend-monitor";
+  socket.monitor(
+    endpoint,
+    MONITOR_EVENTS.handshakeFailedProtocol |
+      MONITOR_EVENTS.handshakeFailedNoDetail,
+  );
+  const monitor = context.socket("PAIR");
+  monitor.connect(endpoint);
+  (async () => {
+    while (true) {
+      let parts: Uint8Array[];
+      try {
+        parts = await monitor.receive();
+      } catch {
+        return; // closed at shutdown
+      }
+      const { value } = parseMonitorEvent(parts);
+      const why = HANDSHAKE_ERRORS[value] ??
+        `handshake failed (code 0x${value.toString(16)})`;
+      console.error(`refused a client: ${why}`);
+    }
+  })();
+  return monitor;
 }
 
 if (import.meta.main) runMain(main);

@@ -95,6 +95,42 @@ export interface ProxyOptions {
   signal?: AbortSignal;
 }
 
+/** Socket monitor events (ZMQ_EVENT_*), for {@link Socket.monitor}. */
+export const MONITOR_EVENTS = {
+  connected: 0x0001,
+  listening: 0x0008,
+  accepted: 0x0020,
+  closed: 0x0080,
+  disconnected: 0x0200,
+  handshakeFailedNoDetail: 0x0800,
+  handshakeSucceeded: 0x1000,
+  handshakeFailedProtocol: 0x2000,
+  handshakeFailedAuth: 0x4000,
+} as const;
+
+/** One monitor event: its ZMQ_EVENT_* code, value and the socket's endpoint. */
+export interface MonitorEvent {
+  /** A {@link MONITOR_EVENTS} code. */
+  event: number;
+  /** The event's value (e.g. a ZMTP protocol error code for handshake failures). */
+  value: number;
+  /** The endpoint of the monitored socket the event concerns. */
+  endpoint: string;
+}
+
+/** Decodes a monitor message (`[u16 event + u32 value, endpoint]`). */
+export function parseMonitorEvent(parts: Uint8Array[]): MonitorEvent {
+  if (parts.length !== 2 || parts[0].length !== 6) {
+    throw new Error("not a zmq monitor event");
+  }
+  const view = new DataView(parts[0].buffer, parts[0].byteOffset, 6);
+  return {
+    event: view.getUint16(0, true),
+    value: view.getUint32(2, true),
+    endpoint: decoder.decode(parts[1]),
+  };
+}
+
 /** Thrown when a send or receive did not complete before its timeout. */
 export class TimeoutError extends Error {
   /** Creates the error with a message naming the call and endpoint. */
@@ -232,6 +268,10 @@ const SYMBOLS = {
     parameters: ["pointer", "pointer", "pointer", "pointer"],
     result: "i32",
     nonblocking: true,
+  },
+  zmq_socket_monitor: {
+    parameters: ["pointer", "buffer", "i32"],
+    result: "i32",
   },
   zmq_curve_keypair: { parameters: ["buffer", "buffer"], result: "i32" },
   zmq_curve_public: { parameters: ["buffer", "buffer"], result: "i32" },
@@ -770,6 +810,22 @@ export class Socket {
     );
     if (rc !== 0) throw failure(`zmq_getsockopt(MECHANISM)`);
     return MECHANISMS[value[0]] ?? String(value[0]);
+  }
+
+  /**
+   * Starts libzmq's monitor on this socket (`zmq_socket_monitor`): the
+   * events in `events` (a mask of {@link MONITOR_EVENTS}) are sent to a PAIR
+   * socket bound at the inproc `endpoint`. Connect a PAIR socket of the same
+   * context there and read them with {@link parseMonitorEvent}.
+   */
+  monitor(endpoint: string, events: number): void {
+    this.#checkOpen("monitor");
+    const rc = symbols().zmq_socket_monitor(
+      this.#handle,
+      cString(endpoint),
+      events,
+    );
+    if (rc !== 0) throw failure(`zmq_socket_monitor(${endpoint})`);
   }
 
   /** Binds to `endpoint` ("tcp://127.0.0.1:0" picks a free port, see {@link Socket.lastEndpoint}). */

@@ -116,6 +116,12 @@ Deno.test("CURVE: a listed client is served, an unknown key and a plaintext clie
       log,
     );
     assert.ok(!log.includes(alicePublic), "alice was never refused");
+    // The plaintext client never reaches the key check; the handshake monitor logs it.
+    assert.match(
+      log,
+      /refused a client: it does not use CURVE \(a plaintext client\)/,
+      log,
+    );
 
     // The server carries on: alice is served again after the refusals.
     const again = await runClient([...aliceArgs, "--frames", "3"]);

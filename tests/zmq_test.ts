@@ -2,8 +2,11 @@ import assert from "node:assert/strict";
 import {
   ClosedError,
   Context,
+  curveKeypair,
   has,
   libraryPath,
+  MONITOR_EVENTS,
+  parseMonitorEvent,
   proxy,
   TimeoutError,
   version,
@@ -409,6 +412,36 @@ Deno.test("reqRelaxed lets a REQ client retry after a lost reply", async () => {
     }
     const [reply] = await relaxed.receive({ timeout: 5000 });
     assert.equal(decoder.decode(reply), "re:second");
+  } finally {
+    await context.close();
+  }
+});
+
+Deno.test("monitor reports a plaintext client failing a CURVE server's handshake", async () => {
+  const context = new Context();
+  try {
+    const keys = curveKeypair();
+    const server = context.socket("REP", {
+      curveServer: { secretKey: keys.secretKey },
+    });
+    server.monitor(
+      "inproc://monitor-test",
+      MONITOR_EVENTS.handshakeFailedProtocol,
+    );
+    const monitor = context.socket("PAIR");
+    monitor.connect("inproc://monitor-test");
+    server.bind("tcp://127.0.0.1:*");
+    const client = context.socket("REQ");
+    client.connect(server.lastEndpoint);
+    await client.send([new Uint8Array([1])]);
+    const event = parseMonitorEvent(await monitor.receive({ timeout: 5000 }));
+    assert.equal(event.event, MONITOR_EVENTS.handshakeFailedProtocol);
+    assert.equal(event.value, 0x11000002); // ZMTP mechanism mismatch
+    assert.equal(event.endpoint, server.lastEndpoint);
+    assert.throws(
+      () => parseMonitorEvent([new Uint8Array(3)]),
+      /not a zmq monitor event/,
+    );
   } finally {
     await context.close();
   }
