@@ -328,6 +328,11 @@ async function runClient(
           `the server refused frame ${frame.index}: ${reply.code}: ${reply.message}`,
         );
       }
+      if (reply.frameId !== run.frames) {
+        throw new Error(
+          `the reply to frame ${run.frames} carries frame id ${reply.frameId}`,
+        );
+      }
       let canvas: Image;
       if (setting.draw === "server" && reply.frame?.format === "rgb24") {
         canvas = {
