@@ -23,7 +23,12 @@ import {
   stringFlag,
   UsageError,
 } from "./lib/cli.ts";
-import { FaceDetector, SERVER_DETECT_OPTIONS } from "./lib/detector.ts";
+import {
+  DETECT_FLAGS,
+  DETECT_HELP,
+  detectOptionsFrom,
+} from "./lib/detect_flags.ts";
+import { FaceDetector } from "./lib/detector.ts";
 import { obtainModel } from "./lib/model_source.ts";
 import { StageStats } from "./lib/stats.ts";
 import type { FaceMode } from "./lib/training.ts";
@@ -52,8 +57,7 @@ Usage: deno task server [options]
                          0 with --backend: remote workers only)
   --backend ENDPOINT     also let remote workers connect here
                          (e.g. tcp://0.0.0.0:5556; see "deno task worker")
-  --detect-width N       detect on frames shrunk to this width (default ${SERVER_DETECT_OPTIONS.maxWidth}, 0 = full size)
-  --min-neighbors N      Haar minNeighbors (default ${SERVER_DETECT_OPTIONS.minNeighbors})
+${DETECT_HELP}
   --max-message-size N   largest request in bytes (default 64 MiB)
   --stats SECONDS        stats line interval (default 10, 0 = off)
   --curve-secret FILE    encrypt with CURVE using this server secret key
@@ -73,8 +77,7 @@ async function main(): Promise<number> {
       threshold: { type: "string" },
       workers: { type: "string" },
       backend: { type: "string" },
-      "detect-width": { type: "string" },
-      "min-neighbors": { type: "string" },
+      ...DETECT_FLAGS,
       "max-message-size": { type: "string" },
       stats: { type: "string", default: "10" },
       "curve-secret": { type: "string" },
@@ -99,21 +102,7 @@ async function main(): Promise<number> {
       "--workers 0 needs --backend (remote workers do all the work then)",
     );
   }
-  const detect = {
-    ...SERVER_DETECT_OPTIONS,
-    maxWidth: numberFlag(values, "detect-width", {
-      min: 0,
-      max: 4096,
-      integer: true,
-    }) ??
-      SERVER_DETECT_OPTIONS.maxWidth,
-    minNeighbors: numberFlag(values, "min-neighbors", {
-      min: 0,
-      max: 100,
-      integer: true,
-    }) ??
-      SERVER_DETECT_OPTIONS.minNeighbors,
-  };
+  const detect = detectOptionsFrom(values);
   const maxMessageSize =
     numberFlag(values, "max-message-size", { min: 1024, integer: true }) ??
       64 * 1024 * 1024;

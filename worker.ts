@@ -19,7 +19,12 @@ import {
   stringFlag,
   UsageError,
 } from "./lib/cli.ts";
-import { FaceDetector, SERVER_DETECT_OPTIONS } from "./lib/detector.ts";
+import {
+  DETECT_FLAGS,
+  DETECT_HELP,
+  detectOptionsFrom,
+} from "./lib/detect_flags.ts";
+import { FaceDetector } from "./lib/detector.ts";
 import { FrameHandler } from "./lib/frame_handler.ts";
 import { obtainModel } from "./lib/model_source.ts";
 import { serveRequests } from "./lib/serve_loop.ts";
@@ -37,7 +42,7 @@ Usage: deno task worker --connect ENDPOINT [options]
   --model FILE           or load a model (use the same people as the server)
   --faces detect|whole   training images: find the face (default) or use as is
   --threshold N          distance at or above which a face is "unknown"
-  --detect-width N       detect on frames shrunk to this width (default ${SERVER_DETECT_OPTIONS.maxWidth})
+${DETECT_HELP}
   --stats SECONDS        stats line interval (default 10, 0 = off)
   -h, --help             this text
 `;
@@ -50,7 +55,7 @@ async function main(): Promise<number> {
       model: { type: "string" },
       faces: { type: "string", default: "detect" },
       threshold: { type: "string" },
-      "detect-width": { type: "string" },
+      ...DETECT_FLAGS,
       stats: { type: "string", default: "10" },
       help: { type: "boolean", short: "h" },
     },
@@ -75,15 +80,7 @@ async function main(): Promise<number> {
     detector,
   });
   const handler = new FrameHandler(detector, recognizer, {
-    detect: {
-      ...SERVER_DETECT_OPTIONS,
-      maxWidth: numberFlag(values, "detect-width", {
-        min: 0,
-        max: 4096,
-        integer: true,
-      }) ??
-        SERVER_DETECT_OPTIONS.maxWidth,
-    },
+    detect: detectOptionsFrom(values),
   });
   const context = new Context();
   const socket = context.socket("REP", { reconnectInterval: 200 });
