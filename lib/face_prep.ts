@@ -94,37 +94,64 @@ export function resizeGrey(grey: Image, width: number, height: number): Image {
 
 /** Shrinks by averaging each output pixel's source area (fractional edges weighted). */
 function shrinkArea(grey: Image, width: number, height: number): Image {
-  const out = new Uint8Array(width * height);
-  const sx = grey.width / width;
-  const sy = grey.height / height;
+  // Separable: average along rows into a float buffer, then down columns.
+  const columns = areaWeights(grey.width, width);
+  const rows = areaWeights(grey.height, height);
   const src = grey.data;
-  for (let y = 0; y < height; y++) {
-    const top = y * sy;
-    const bottom = top + sy;
+  const across = new Float32Array(grey.height * width);
+  for (let y = 0; y < grey.height; y++) {
+    const row = y * grey.width;
     for (let x = 0; x < width; x++) {
-      const left = x * sx;
-      const right = left + sx;
       let sum = 0;
-      for (
-        let yy = Math.floor(top);
-        yy < Math.ceil(bottom) && yy < grey.height;
-        yy++
-      ) {
-        const wy = Math.min(bottom, yy + 1) - Math.max(top, yy);
-        const row = yy * grey.width;
-        for (
-          let xx = Math.floor(left);
-          xx < Math.ceil(right) && xx < grey.width;
-          xx++
-        ) {
-          const wx = Math.min(right, xx + 1) - Math.max(left, xx);
-          sum += src[row + xx] * wx * wy;
-        }
+      for (let k = columns.start[x]; k < columns.start[x + 1]; k++) {
+        sum += src[row + columns.index[k]] * columns.weight[k];
       }
-      out[y * width + x] = Math.round(sum / (sx * sy));
+      across[y * width + x] = sum;
+    }
+  }
+  const out = new Uint8Array(width * height);
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      let sum = 0;
+      for (let k = rows.start[y]; k < rows.start[y + 1]; k++) {
+        sum += across[rows.index[k] * width + x] * rows.weight[k];
+      }
+      out[y * width + x] = Math.min(255, Math.round(sum));
     }
   }
   return { width, height, channels: 1, data: out };
+}
+
+/**
+ * For each of `to` output positions, the source positions it covers and
+ * their weights (overlap / scale, summing to 1), as flat arrays.
+ */
+function areaWeights(
+  from: number,
+  to: number,
+): { start: Int32Array; index: Int32Array; weight: Float32Array } {
+  const scale = from / to;
+  const start = new Int32Array(to + 1);
+  const index: number[] = [];
+  const weight: number[] = [];
+  for (let o = 0; o < to; o++) {
+    start[o] = index.length;
+    const lo = o * scale;
+    const hi = lo + scale;
+    for (let i = Math.floor(lo); i < Math.ceil(hi) && i < from; i++) {
+      const w = Math.min(hi, i + 1) - Math.max(lo, i);
+      if (w > 0) {
+        index.push(i);
+        weight.push(w / scale);
+      }
+    }
+  }
+  start[to] = index.length;
+  return {
+    start,
+    index: Int32Array.from(index),
+    weight: Float32Array.from(weight),
+  };
 }
 
 /**

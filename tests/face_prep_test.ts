@@ -84,3 +84,23 @@ Deno.test("prepareFace returns a square equalised patch of the asked size", asyn
   assert.equal(face.height, 50);
   assert.equal(Math.max(...face.data), 255);
 });
+
+Deno.test("resizeGrey shrinks by averaging whole and partial source pixels", () => {
+  const grey: Image = {
+    width: 4,
+    height: 2,
+    channels: 1,
+    data: new Uint8Array([10, 20, 30, 40, 50, 60, 70, 80]),
+  };
+  // 2x2 blocks: (10+20+50+60)/4 = 35, (30+40+70+80)/4 = 55.
+  assert.deepEqual([...resizeGrey(grey, 2, 1).data], [35, 55]);
+  // 4 -> 3 columns: each output covers 4/3 source pixels.
+  const row: Image = {
+    width: 4,
+    height: 1,
+    channels: 1,
+    data: new Uint8Array([0, 30, 60, 90]),
+  };
+  // [0*1 + 30*(1/3)] / (4/3) = 7.5 -> 8; [30*(2/3) + 60*(2/3)] / (4/3) = 45; [60/3 + 90] / (4/3) = 82.5 -> 83
+  assert.deepEqual([...resizeGrey(row, 3, 1).data], [8, 45, 83]);
+});
