@@ -468,6 +468,19 @@ export class LbphRecognizer {
 
   /** {@linkcode LbphRecognizer.nearest} for a histogram computed before. */
   nearestHistogram(query: Float32Array): Prediction {
+    return this.nearestTwo(query).best;
+  }
+
+  /**
+   * The nearest training face (`best`, exactly as
+   * {@linkcode LbphRecognizer.nearestHistogram}) and the nearest face of any
+   * other label (`runnerUp`, within 1e-12 relative of OpenCV's sum; null when
+   * there is only one label). How much closer the best is than the runner-up
+   * tells a clear match from an ambiguous one.
+   */
+  nearestTwo(
+    query: Float32Array,
+  ): { best: Prediction; runnerUp: Prediction | null } {
     if (this.#count === 0) {
       throw new Error(
         "LBPH: the recogniser has no training data; train it or load a model first",
@@ -479,32 +492,53 @@ export class LbphRecognizer {
         `LBPH: the query histogram has ${query.length} values, expected ${n}`,
       );
     }
-    let bestLabel = -1;
-    let bestDistance = Number.MAX_VALUE;
     const store = this.#store;
     const count = this.#count;
     const labels = this.labels;
-    if (!this.#regular || !isRegular(query)) {
-      // Unusual values (negative, NaN, or within DBL_EPSILON of 0, only
-      // possible from an edited model file): OpenCV's loop as written.
-      for (let i = 0; i < count; i++) {
-        const distance = chiSquareAlt(store, query, i * n);
-        if (distance < bestDistance) {
-          bestDistance = distance;
-          bestLabel = labels[i];
-        }
-      }
-      return { label: bestLabel, distance: bestDistance };
+    const distances = this.#regular && isRegular(query)
+      ? this.#sparseDistances(query)
+      : this.distancesOf(query); // unusual values: OpenCV's loop as written
+    let bestDistance = Number.MAX_VALUE;
+    for (let i = 0; i < count; i++) {
+      if (distances[i] < bestDistance) bestDistance = distances[i];
     }
-    // Sparse search: only the query's non-empty bins need the full term;
-    // every bin where the query is empty adds x*x/x = x, so those add up to
-    // the stored histogram's total minus its values at the query's bins.
-    // Equal to OpenCV's sum within rounding (about 1e-15 relative); the
-    // closest ones are then summed exactly, below.
+    // The winner, and any face within rounding of it, get OpenCV's exact
+    // sum: the answer is bit for bit OpenCV's, first of equal minima included.
+    const limit = bestDistance * (1 + 1e-12) + 1e-300;
+    let bestLabel = -1;
+    bestDistance = Number.MAX_VALUE;
+    for (let i = 0; i < count; i++) {
+      if (distances[i] > limit) continue;
+      const exact = chiSquareAlt(store, query, i * n);
+      if (exact < bestDistance) {
+        bestDistance = exact;
+        bestLabel = labels[i];
+      }
+    }
+    let runnerUp: Prediction | null = null;
+    for (let i = 0; i < count; i++) {
+      if (labels[i] === bestLabel) continue;
+      if (runnerUp === null || distances[i] < runnerUp.distance) {
+        runnerUp = { label: labels[i], distance: distances[i] };
+      }
+    }
+    return { best: { label: bestLabel, distance: bestDistance }, runnerUp };
+  }
+
+  /**
+   * Sparse search: only the query's non-empty bins need the full term; every
+   * bin where the query is empty adds x*x/x = x, so those add up to the
+   * stored histogram's total minus its values at the query's bins. Equal to
+   * OpenCV's sum within rounding (about 1e-15 relative).
+   */
+  #sparseDistances(query: Float32Array): Float64Array {
+    const n = this.histogramSize;
+    const store = this.#store;
+    const count = this.#count;
     const { index, values } = nonEmptyBins(query);
     const m = index.length;
     const totals = this.#totals;
-    const approximate = new Float64Array(count);
+    const out = new Float64Array(count);
     const f32 = scratch;
     for (let i = 0, base = 0; i < count; i++, base += n) {
       let sum = totals[i];
@@ -516,34 +550,24 @@ export class LbphRecognizer {
         const d = f32[1];
         sum += d * d / f32[0] - x;
       }
-      const distance = sum * 2;
-      approximate[i] = distance;
-      if (distance < bestDistance) bestDistance = distance;
+      out[i] = sum * 2;
     }
-    // The winner, and any face within rounding of it, get OpenCV's exact
-    // sum: the answer is bit for bit OpenCV's, first of equal minima included.
-    const limit = bestDistance * (1 + 1e-12) + 1e-300;
-    bestDistance = Number.MAX_VALUE;
-    for (let i = 0; i < count; i++) {
-      if (approximate[i] > limit) continue;
-      const exact = chiSquareAlt(store, query, i * n);
-      if (exact < bestDistance) {
-        bestDistance = exact;
-        bestLabel = labels[i];
-      }
-    }
-    return { label: bestLabel, distance: bestDistance };
+    return out;
   }
 
-  /** The distance from `face` to every training face, in training order. */
-  distances(face: Image): Float64Array {
-    const query = this.histogram(face);
+  /** OpenCV's exact distance from a query histogram to every training face. */
+  distancesOf(query: Float32Array): Float64Array {
     const n = this.histogramSize;
     const out = new Float64Array(this.#count);
     for (let i = 0; i < this.#count; i++) {
       out[i] = chiSquareAlt(this.#store, query, i * n);
     }
     return out;
+  }
+
+  /** The distance from `face` to every training face, in training order. */
+  distances(face: Image): Float64Array {
+    return this.distancesOf(this.histogram(face));
   }
 
   #histogramsOf(faces: Image[], labels: number[], what: string) {

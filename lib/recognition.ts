@@ -14,6 +14,14 @@ import type { LbphRecognizer } from "./lbph.ts";
 /** The name given to faces that match nobody in the training set. */
 export const UNKNOWN = "unknown";
 
+/**
+ * A face is named only if its nearest training face is clearly nearer than
+ * the nearest face of anybody else: best distance / runner-up distance at
+ * most this. Otherwise the match is ambiguous and the face is `unknown`,
+ * which is better than a wrong name. Chosen on ORL (tools/eval_unknown.ts).
+ */
+export const DEFAULT_AMBIGUITY = 0.93;
+
 /** A named face. */
 export interface NamedFace extends Box {
   /** A person's name or `unknown`. */
@@ -30,6 +38,11 @@ export interface NameFacesOptions {
   prep?: FacePrepOptions;
   /** `whole`: the face is the whole picture, used as given (no preparation). */
   whole?: boolean;
+  /**
+   * Largest best/runner-up distance ratio that still names a face (see
+   * {@linkcode DEFAULT_AMBIGUITY}); 1 or more turns the test off.
+   */
+  ambiguity?: number;
 }
 
 /** The name for a recogniser label, `unknown` for -1 or an unnamed label. */
@@ -51,8 +64,13 @@ export function nameFaces(
   const faces: NamedFace[] = [];
   for (const box of boxes) {
     const patch = options.whole ? grey : prepareFace(grey, box, options.prep);
-    const nearest = recognizer.nearest(patch);
-    const known = nearest.distance < recognizer.threshold;
+    const { best: nearest, runnerUp } = recognizer.nearestTwo(
+      recognizer.histogram(patch),
+    );
+    const clear = runnerUp === null ||
+      nearest.distance <=
+        (options.ambiguity ?? DEFAULT_AMBIGUITY) * runnerUp.distance;
+    const known = nearest.distance < recognizer.threshold && clear;
     faces.push({
       x: box.x,
       y: box.y,

@@ -268,3 +268,21 @@ Deno.test("lbph: sparse nearest search equals chiSquareAlt bit for bit, odd valu
   assert.equal(r.nearestHistogram(query).distance, best);
   assert.equal(chiSquareAlt(odd, query), r.distances(probe)[r.size - 1]);
 });
+
+Deno.test("lbph: nearestTwo gives the exact best and the nearest other person", async () => {
+  const c = oracle.cases["default"];
+  const r = await trained(c, c.train);
+  const probe = await face(c.predictions[0].file);
+  const query = r.histogram(probe);
+  const { best, runnerUp } = r.nearestTwo(query);
+  assert.deepEqual(best, r.nearestHistogram(query));
+  assert.ok(runnerUp);
+  assert.notEqual(runnerUp.label, best.label);
+  const exact = r.distancesOf(query);
+  let other = Infinity;
+  exact.forEach((d, i) => {
+    if (r.labels[i] !== best.label && d < other) other = d;
+  });
+  assert.ok(Math.abs(runnerUp.distance - other) / other < 1e-12);
+  assert.ok(runnerUp.distance >= best.distance);
+});

@@ -9,7 +9,7 @@
  * them, then detected, prepared and named exactly as the server does.
  *
  * ```sh
- * deno run -A tools/eval_unknown.ts [--orl ../shared/data/orl] [--size 100] [--equalize true] [--margin 0] [--scale 2]
+ * deno run -A tools/eval_unknown.ts [--orl ../shared/data/orl] [--size 100] [--equalize true] [--margin 0] [--scale 2] [--ambiguity 0.93]
  * ```
  *
  * @module
@@ -20,7 +20,7 @@ import { FaceDetector, SERVER_DETECT_OPTIONS } from "../lib/detector.ts";
 import { prepareFace, resizeGrey } from "../lib/face_prep.ts";
 import type { Image } from "../lib/image.ts";
 import { readImage } from "../lib/image_io.ts";
-import { nameFaces } from "../lib/recognition.ts";
+import { DEFAULT_AMBIGUITY, nameFaces } from "../lib/recognition.ts";
 import { largestFace } from "../lib/detector.ts";
 import { trainFromFolder } from "../lib/training.ts";
 import { bestSplit, leaveOneOutDistances } from "../lib/calibration.ts";
@@ -35,6 +35,7 @@ const { values } = parseArgs({
     margin: { type: "string", default: "0" },
     scale: { type: "string", default: "2" },
     known: { type: "string", default: "20" },
+    ambiguity: { type: "string", default: String(DEFAULT_AMBIGUITY) },
   },
 });
 const orl = values.orl!;
@@ -45,6 +46,7 @@ const prep = {
 };
 const scale = Number(values.scale);
 const knownPeople = Number(values.known);
+const ambiguity = Number(values.ambiguity);
 
 // Training folder: links to images 1-5 of the known people.
 const trainDir = await Deno.makeTempDir({ prefix: "facezmq_eval_" });
@@ -110,7 +112,7 @@ for (let p = 1; p <= 40; p++) {
       missed++;
       continue;
     }
-    const [face] = nameFaces(canvas, [box], { recognizer, prep });
+    const [face] = nameFaces(canvas, [box], { recognizer, prep, ambiguity });
     if (isKnown) {
       knownTotal++;
       knownDistances.push(face.distance);
@@ -184,7 +186,7 @@ const best = bestSplit(knownDistances, strangerDistances);
 console.log(
   `best threshold on these test faces: ${best.threshold.toFixed(1)} (${
     (best.threshold / recognizer.threshold).toFixed(3)
-  } x the calibrated one): known within ${(best.knownAccepted * 100).toFixed(1)}%, strangers rejected ${
-    (best.unknownRejected * 100).toFixed(1)
-  }%`,
+  } x the calibrated one): known within ${
+    (best.knownAccepted * 100).toFixed(1)
+  }%, strangers rejected ${(best.unknownRejected * 100).toFixed(1)}%`,
 );
