@@ -30,6 +30,7 @@ export async function serveRequests(
 ): Promise<void> {
   const signal = options.signal;
   const stop = () => socket.close();
+  if (signal?.aborted) stop();
   signal?.addEventListener("abort", stop, { once: true });
   try {
     while (!signal?.aborted && !socket.closed) {
