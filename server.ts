@@ -158,8 +158,9 @@ async function main(): Promise<number> {
       `cannot listen on ${bind}: ${(error as Error).message}`,
     );
   }
-  backend.bind("tcp://127.0.0.1:0");
-  const internal = backend.lastEndpoint;
+  // Worker threads share this context and take frames over inproc (no copy, no TCP).
+  const internal = "inproc://facezmq-workers";
+  backend.bind(internal);
   const remote = stringFlag(values, "backend");
   if (remote) {
     try {
@@ -177,6 +178,7 @@ async function main(): Promise<number> {
   const perWorker = new Map<number, number>();
   const pool = await WorkerPool.start(workers, {
     endpoint: internal,
+    context: context.address,
     model: packModel(recognizer),
     detect,
     limits: { maxWidth: 4096, maxHeight: 4096 },

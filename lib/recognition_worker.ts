@@ -35,7 +35,9 @@ async function run(id: number, setup: WorkerSetup): Promise<void> {
     prep: setup.prep,
     limits: setup.limits,
   });
-  context = new Context();
+  context = setup.context === undefined
+    ? new Context()
+    : Context.shared(setup.context);
   const socket = context.socket("REP");
   socket.connect(setup.endpoint);
   post({ type: "ready", id });

@@ -73,6 +73,11 @@ export function unpackModel(packed: PackedModel): LbphRecognizer {
 export interface WorkerSetup {
   /** The backend endpoint to connect its REP socket to. */
   endpoint: string;
+  /**
+   * The server's zmq context (`Context.address` in lib/zmq.ts), for an `inproc://`
+   * endpoint; without it the worker makes its own context (tcp/ipc only).
+   */
+  context?: bigint;
   /** The model. */
   model: PackedModel;
   /** Detection parameters. */

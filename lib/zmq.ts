@@ -541,16 +541,48 @@ function curveKeyBytes(key: CurveKey, what: string): Uint8Array {
 /** A libzmq context: owns sockets, its I/O thread and the ZAP endpoint. */
 export class Context {
   #handle: Deno.PointerValue;
+  #owned: boolean;
   #sockets = new Set<Socket>();
   #closing: Promise<void> | null = null;
 
-  /** Creates a context (loads libzmq on first use). */
-  constructor() {
+  /**
+   * Creates a context (loads libzmq on first use), or with `shared` uses a
+   * context that another thread of this process created (see
+   * {@link Context.shared}).
+   */
+  constructor(options: { shared?: bigint } = {}) {
     const zmq = symbols();
+    if (options.shared !== undefined) {
+      this.#handle = Deno.UnsafePointer.create(options.shared);
+      if (this.#handle === null) {
+        throw new Error("Context: null shared context address");
+      }
+      this.#owned = false;
+      return;
+    }
     this.#handle = zmq.zmq_ctx_new();
     if (this.#handle === null) throw failure("zmq_ctx_new");
+    this.#owned = true;
     // Do not let zmq_ctx_term wait for unsent messages.
     zmq.zmq_ctx_set(this.#handle, ZMQ_BLOCKY, 0);
+  }
+
+  /**
+   * The address of this context, to share it with a Worker thread of the
+   * same process ({@link Context.shared}), so that both can use `inproc://`
+   * endpoints: zero-copy, no TCP between threads.
+   */
+  get address(): bigint {
+    return BigInt(Deno.UnsafePointer.value(this.#handle));
+  }
+
+  /**
+   * A context created by another thread of this process (its
+   * {@link Context.address}). Closing it closes only the sockets made here;
+   * the owner terminates the context, after this thread has closed them.
+   */
+  static shared(address: bigint): Context {
+    return new Context({ shared: address });
   }
 
   /** True once {@link Context.close} was called. */
@@ -584,7 +616,7 @@ export class Context {
     this.#closing = Promise.all(sockets.map((s) => s.released)).then(
       async () => {
         // Every socket is closed and lingers 0, so this returns promptly.
-        await symbols().zmq_ctx_term(this.#handle);
+        if (this.#owned) await symbols().zmq_ctx_term(this.#handle);
       },
     );
     return this.#closing;

@@ -446,3 +446,40 @@ Deno.test("monitor reports a plaintext client failing a CURVE server's handshake
     await context.close();
   }
 });
+
+Deno.test("a Worker thread can use the main thread's context over inproc", async () => {
+  const context = new Context();
+  try {
+    const server = context.socket("REP");
+    server.bind("inproc://shared-context-test");
+    const code = `
+      import { Context } from ${
+      JSON.stringify(new URL("../lib/zmq.ts", import.meta.url).href)
+    };
+      self.onmessage = async (event) => {
+        const context = Context.shared(event.data);
+        const socket = context.socket("REQ");
+        socket.connect("inproc://shared-context-test");
+        await socket.send([new TextEncoder().encode("ping")]);
+        const [reply] = await socket.receive({ timeout: 5000 });
+        await context.close(); // closes its socket, leaves the context to its owner
+        self.postMessage(new TextDecoder().decode(reply));
+      };
+    `;
+    const worker = new Worker(
+      URL.createObjectURL(new Blob([code], { type: "text/javascript" })),
+      { type: "module" },
+    );
+    const answered = new Promise<string>((resolve) =>
+      worker.onmessage = (e) => resolve(e.data)
+    );
+    worker.postMessage(context.address);
+    const [request] = await server.receive({ timeout: 10_000 });
+    assert.equal(new TextDecoder().decode(request), "ping");
+    await server.send([new TextEncoder().encode("pong")]);
+    assert.equal(await answered, "pong");
+    worker.terminate();
+  } finally {
+    await context.close();
+  }
+});
