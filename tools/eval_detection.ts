@@ -45,6 +45,7 @@ const CONFIGS: Config[] = [
   { name: "1.2/5 half", scaleFactor: 1.2, minNeighbors: 5, shrink: 0.5 },
   { name: "1.1/4 half", scaleFactor: 1.1, minNeighbors: 4, shrink: 0.5 },
   { name: "1.1/5 min 30", scaleFactor: 1.1, minNeighbors: 5, minSize: 30 },
+  { name: "server", ...SERVER_DETECT_OPTIONS },
 ];
 
 /** Parses `<image file=...><box top left width height/>...</image>`. */
