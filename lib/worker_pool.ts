@@ -58,6 +58,13 @@ export function unpackModel(packed: PackedModel): LbphRecognizer {
     threshold: packed.threshold,
   });
   const n = recognizer.histogramSize;
+  if (packed.histograms.length !== packed.labels.length * n) {
+    throw new Error(
+      `packed model: ${packed.histograms.length} histogram values for ` +
+        `${packed.labels.length} faces of ${n} values each ` +
+        "(gridX * gridY * 2^neighbors)",
+    );
+  }
   const histograms: Float32Array[] = [];
   for (let i = 0; i < packed.labels.length; i++) {
     histograms.push(packed.histograms.subarray(i * n, (i + 1) * n));

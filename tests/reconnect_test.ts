@@ -63,7 +63,10 @@ Deno.test({
       ]);
       assert.equal(rescued.code, 0, rescued.stderr);
       assert.equal(rescued.stdout.trim().split("\n").length, 40);
-      assert.match(rescued.stderr, /capture failed: ffmpeg stopped with exit code 1[\s\S]*reconnecting in 1 s/);
+      assert.match(
+        rescued.stderr,
+        /capture failed: ffmpeg stopped with exit code 1[\s\S]*reconnecting in 1 s/,
+      );
     } finally {
       await server.stop("SIGINT");
       await Deno.remove(dir, { recursive: true });
