@@ -39,20 +39,7 @@ Deno.test("client survives the server being killed and restarted mid-stream", as
   const endpoint = `tcp://127.0.0.1:${port}`;
   const serverArgs = ["--bind", endpoint, "--workers", "1", "--stats", "0"];
   let server: ServerProcess | undefined = await startServer(serverArgs);
-  const client = spawnClient([
-    "--connect",
-    endpoint,
-    "--input",
-    CLIP,
-    "--every-frame",
-    "--json",
-    "--view",
-    "none",
-    "--timeout",
-    "500",
-    "--retries",
-    "0",
-  ]);
+  const client = spawnClient(streamArgs(endpoint));
   try {
     await waitUntil(() => framesOf(client.stdout()).length >= 10, {
       what: "10 answered frames",

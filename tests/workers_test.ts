@@ -1,15 +1,13 @@
 import assert from "node:assert/strict";
-import { PROJECT_ROOT, runClient, startServer } from "./support/processes.ts";
+import {
+  freePort,
+  PROJECT_ROOT,
+  runClient,
+  startServer,
+} from "./support/processes.ts";
 
 const CLIP = "tests/fixtures/clip/clip.mp4";
 const CLIP_FRAMES = 60;
-
-function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (listener.addr as Deno.NetAddr).port;
-  listener.close();
-  return port;
-}
 
 /** Starts `deno run worker.ts ARGS` and waits for its ready line. */
 async function startWorker(args: string[]) {
