@@ -109,14 +109,7 @@ export class FrameHandler {
   }
 
   #handleFrame(request: FrameRequest, start: number): HandledMessage {
-    const timings: Timings = {
-      decode: 0,
-      detect: 0,
-      recognise: 0,
-      draw: 0,
-      encode: 0,
-      total: 0,
-    };
+    const timings = zeroTimings();
     let t = performance.now();
     const wantFrame = request.reply === "faces+frame";
     const { grey, rgb } = decodePixels(request, wantFrame);
@@ -161,14 +154,7 @@ export class FrameHandler {
   }
 
   #handleLegacy(request: LegacyRequest, start: number): HandledMessage {
-    const timings: Timings = {
-      decode: 0,
-      detect: 0,
-      recognise: 0,
-      draw: 0,
-      encode: 0,
-      total: 0,
-    };
+    const timings = zeroTimings();
     let t = performance.now();
     const { width, height, channels, pixels } = request;
     const grey: Image = channels === 1
@@ -234,4 +220,8 @@ function decodePixels(
       };
     }
   }
+}
+
+function zeroTimings(): Timings {
+  return { decode: 0, detect: 0, recognise: 0, draw: 0, encode: 0, total: 0 };
 }
