@@ -17,6 +17,42 @@ const TRUTH_PATH = new URL("./fixtures/clip/clip_truth.json", import.meta.url)
   .pathname;
 const LIB = new URL("../lib/ffmpeg.ts", import.meta.url).href;
 
+/** True when `program -version` runs and succeeds (looked up on PATH). */
+async function runs(program: string): Promise<boolean> {
+  try {
+    const out = await new Deno.Command(program, {
+      args: ["-version"],
+      stdin: "null",
+      stdout: "null",
+      stderr: "null",
+    }).output();
+    return out.success;
+  } catch {
+    return false;
+  }
+}
+
+/** The absolute path of `program` found on PATH, or null. */
+function onPath(program: string): string | null {
+  for (const dir of (Deno.env.get("PATH") ?? "").split(":")) {
+    if (dir === "") continue;
+    try {
+      if (Deno.statSync(`${dir}/${program}`).isFile) return `${dir}/${program}`;
+    } catch {
+      // not in this folder
+    }
+  }
+  return null;
+}
+
+// A fresh machine with only Node.js/npm has no system ffmpeg: every test
+// runs the one findFfmpeg picks (PATH first, else the npm package's binary),
+// as the programs themselves do. What only a system install has (ffplay,
+// lookup on PATH) is tested when it is there and reported as ignored when not.
+const FFMPEG = await findFfmpeg();
+const SYSTEM_FFMPEG = await runs("ffmpeg");
+const SYSTEM_FFPLAY = await runs("ffplay");
+
 interface TruthFace {
   name: string;
   x: number;
@@ -30,7 +66,7 @@ const TRUTH: { frame: number; faces: TruthFace[] }[] = JSON.parse(
 
 /** The frame `n` of a video as ffmpeg decodes it on its own. */
 async function ffmpegFrame(path: string, n: number): Promise<Uint8Array> {
-  const out = await new Deno.Command("ffmpeg", {
+  const out = await new Deno.Command(FFMPEG, {
     args: [
       "-hide_banner",
       "-loglevel",
@@ -78,13 +114,16 @@ function tint(data: Uint8Array, width: number, box: TruthFace): number {
 }
 
 Deno.test("findFfmpeg finds a working ffmpeg and explains a missing one", async () => {
-  const ffmpeg = await findFfmpeg();
-  const out = await new Deno.Command(ffmpeg, { args: ["-version"] }).output();
+  const out = await new Deno.Command(FFMPEG, { args: ["-version"] }).output();
   assert.ok(out.success);
-  assert.equal(
-    await findFfmpeg({ override: "/usr/bin/ffmpeg" }),
-    "/usr/bin/ffmpeg",
-  );
+  // Not on PATH under this name: the npm package's binary, which runs.
+  const npm = await findFfmpeg({ name: "ffmpeg-not-installed" });
+  assert.match(npm, /@ffmpeg-installer/);
+  assert.ok(await runs(npm), `${npm} -version failed`);
+  // A path given by the user is taken as it is.
+  const absolute = FFMPEG.includes("/") ? FFMPEG : onPath(FFMPEG);
+  assert.ok(absolute !== null, `${FFMPEG} is on PATH`);
+  assert.equal(await findFfmpeg({ override: absolute }), absolute);
   await assert.rejects(
     findFfmpeg({ override: "/no/such/ffmpeg" }),
     (e: Error) =>
@@ -100,11 +139,28 @@ Deno.test("findFfmpeg finds a working ffmpeg and explains a missing one", async 
       e instanceof CaptureError && /ffmpeg was not found/.test(e.message) &&
       /deno install/.test(e.message) && /--ffmpeg/.test(e.message),
   );
-  assert.equal(await findFfplay(), "ffplay");
   await assert.rejects(
     findFfplay({ name: "ffplay-not-installed" }),
     /--ffplay/,
   );
+});
+
+Deno.test({
+  name: "findFfmpeg prefers ffmpeg on PATH to the npm package's",
+  // Only a system install puts ffmpeg on PATH.
+  ignore: !SYSTEM_FFMPEG,
+  fn: async () => {
+    assert.equal(await findFfmpeg(), "ffmpeg");
+  },
+});
+
+Deno.test({
+  name: "findFfplay finds ffplay on PATH",
+  // ffplay comes only with a system ffmpeg; the npm package has none.
+  ignore: !SYSTEM_FFPLAY,
+  fn: async () => {
+    assert.equal(await findFfplay(), "ffplay");
+  },
 });
 
 Deno.test("defaultCameraInput picks the platform's camera", () => {
@@ -156,6 +212,7 @@ Deno.test("resolveInput tells cameras, URLs and files apart", () => {
 
 Deno.test("everyFrame capture delivers all 60 frames, equal to ffmpeg's own decode", async () => {
   const cap = openCapture({
+    ffmpeg: FFMPEG,
     input: CLIP,
     width: 640,
     height: 480,
@@ -191,6 +248,7 @@ Deno.test("everyFrame capture delivers all 60 frames, equal to ffmpeg's own deco
 
 Deno.test("capture scales to any size and delivers grey frames", async () => {
   const cap = openCapture({
+    ffmpeg: FFMPEG,
     input: CLIP,
     width: 160,
     height: 120,
@@ -215,6 +273,7 @@ Deno.test("capture reads a video from an http URL", async () => {
   try {
     const url = `http://127.0.0.1:${server.addr.port}/clip.mp4`;
     const cap = openCapture({
+      ffmpeg: FFMPEG,
       input: url,
       width: 320,
       height: 240,
@@ -230,7 +289,12 @@ Deno.test("capture reads a video from an http URL", async () => {
 });
 
 Deno.test("live capture drops frames for a slow consumer and never hands out stale ones", async () => {
-  const cap = openCapture({ input: CLIP, width: 320, height: 240 });
+  const cap = openCapture({
+    ffmpeg: FFMPEG,
+    input: CLIP,
+    width: 320,
+    height: 240,
+  });
   let delivered = 0;
   let last = -1;
   let gaps = 0;
@@ -258,7 +322,12 @@ Deno.test("live capture drops frames for a slow consumer and never hands out sta
 });
 
 Deno.test("live capture keeps reading while the consumer blocks the thread", async () => {
-  const cap = openCapture({ input: CLIP, width: 320, height: 240 });
+  const cap = openCapture({
+    ffmpeg: FFMPEG,
+    input: CLIP,
+    width: 320,
+    height: 240,
+  });
   let delivered = 0;
   let last = -1;
   let previous: Uint8Array | null = null;
@@ -279,7 +348,13 @@ Deno.test("live capture keeps reading while the consumer blocks the thread", asy
 });
 
 Deno.test("closing a capture mid-stream stops ffmpeg promptly", async () => {
-  const cap = openCapture({ input: CLIP, width: 320, height: 240, loop: true });
+  const cap = openCapture({
+    ffmpeg: FFMPEG,
+    input: CLIP,
+    width: 320,
+    height: 240,
+    loop: true,
+  });
   const first = await cap.next();
   assert.ok(first !== null);
   assert.ok(running(cap.pid));
@@ -289,6 +364,7 @@ Deno.test("closing a capture mid-stream stops ffmpeg promptly", async () => {
   await cap.close(); // twice is fine
 
   const slow = openCapture({
+    ffmpeg: FFMPEG,
     input: CLIP,
     width: 320,
     height: 240,
@@ -301,13 +377,25 @@ Deno.test("closing a capture mid-stream stops ffmpeg promptly", async () => {
 
 Deno.test("capture faults give clear CaptureErrors", async () => {
   assert.throws(
-    () => openCapture({ input: "/no/such/video.mp4", width: 64, height: 48 }),
+    () =>
+      openCapture({
+        ffmpeg: FFMPEG,
+        input: "/no/such/video.mp4",
+        width: 64,
+        height: 48,
+      }),
     (e: Error) =>
       e instanceof CaptureError &&
       /Video file not found: \/no\/such\/video.mp4/.test(e.message),
   );
   assert.throws(
-    () => openCapture({ input: "/dev/video97", width: 64, height: 48 }),
+    () =>
+      openCapture({
+        ffmpeg: FFMPEG,
+        input: "/dev/video97",
+        width: 64,
+        height: 48,
+      }),
     (e: Error) =>
       e instanceof CaptureError &&
       /Camera \/dev\/video97 not found/.test(e.message) &&
@@ -325,7 +413,7 @@ Deno.test("capture faults give clear CaptureErrors", async () => {
       e instanceof CaptureError && /ffmpeg was not found/.test(e.message),
   );
   assert.throws(
-    () => openCapture({ input: CLIP, width: 0, height: 48 }),
+    () => openCapture({ ffmpeg: FFMPEG, input: CLIP, width: 0, height: 48 }),
     /size/,
   );
 
@@ -334,6 +422,7 @@ Deno.test("capture faults give clear CaptureErrors", async () => {
     const bogus = `${dir}/notes.mp4`;
     Deno.writeTextFileSync(bogus, "this is not a video\n".repeat(100));
     const cap = openCapture({
+      ffmpeg: FFMPEG,
       input: bogus,
       width: 64,
       height: 48,
@@ -352,7 +441,7 @@ Deno.test("capture faults give clear CaptureErrors", async () => {
     const fake = `${dir}/dying-ffmpeg`;
     Deno.writeTextFileSync(
       fake,
-      `#!/bin/sh\nffmpeg "$@" | head -c ${3 * 64 * 48 * 3}\n` +
+      `#!/bin/sh\n'${FFMPEG}' "$@" | head -c ${3 * 64 * 48 * 3}\n` +
         `echo "fake failure: decoder exploded" >&2\nexit 3\n`,
     );
     Deno.chmodSync(fake, 0o755);
@@ -408,12 +497,14 @@ Deno.test("recording writes an H.264 MP4 with every frame", async () => {
     for (const fragmented of [true, false]) {
       const path = `${dir}/rec-${fragmented}.mp4`;
       const rec = openRecorder(path, {
+        ffmpeg: FFMPEG,
         width: 320,
         height: 240,
         fps: 30,
         fragmented,
       });
       const cap = openCapture({
+        ffmpeg: FFMPEG,
         input: CLIP,
         width: 320,
         height: 240,
@@ -426,7 +517,7 @@ Deno.test("recording writes an H.264 MP4 with every frame", async () => {
       await rec.close();
       assert.equal(rec.frames, 60);
       assert.ok(!running(rec.pid));
-      assert.deepEqual(await probeVideo(path), {
+      assert.deepEqual(await probeVideo(path, { ffmpeg: FFMPEG }), {
         codec: "h264",
         pixelFormat: "yuv420p",
         width: 320,
@@ -435,13 +526,17 @@ Deno.test("recording writes an H.264 MP4 with every frame", async () => {
       });
     }
     const rec = openRecorder(`${dir}/bad.mp4`, {
+      ffmpeg: FFMPEG,
       width: 32,
       height: 24,
       fps: 10,
     });
     await assert.rejects(rec.write(new Uint8Array(10)), /2304 bytes, got 10/);
     await rec.close();
-    await assert.rejects(probeVideo(`${dir}/none.mp4`), CaptureError);
+    await assert.rejects(
+      probeVideo(`${dir}/none.mp4`, { ffmpeg: FFMPEG }),
+      CaptureError,
+    );
   } finally {
     Deno.removeSync(dir, { recursive: true });
   }
@@ -451,7 +546,12 @@ Deno.test("a recording cut short by a killed ffmpeg still plays", async () => {
   const dir = Deno.makeTempDirSync();
   try {
     const path = `${dir}/cut.mp4`;
-    const rec = openRecorder(path, { width: 160, height: 120, fps: 30 });
+    const rec = openRecorder(path, {
+      ffmpeg: FFMPEG,
+      width: 160,
+      height: 120,
+      fps: 30,
+    });
     const frame = new Uint8Array(160 * 120 * 3);
     for (let i = 0; i < 150; i++) {
       frame.fill(i % 256);
@@ -459,7 +559,7 @@ Deno.test("a recording cut short by a killed ffmpeg still plays", async () => {
     }
     Deno.kill(rec.pid, "SIGKILL");
     await assert.rejects(rec.close(), CaptureError);
-    const info = await probeVideo(path);
+    const info = await probeVideo(path, { ffmpeg: FFMPEG });
     assert.equal(info.width, 160);
     assert.ok(info.frames >= 60, `${info.frames} frames survived`);
   } finally {
@@ -475,9 +575,9 @@ Deno.test("Ctrl-C on a recording program leaves a playable file", async () => {
     Deno.writeTextFileSync(
       script,
       `import { openRecorder } from "${LIB}";
-const rec = openRecorder(${
-        JSON.stringify(path)
-      }, { width: 160, height: 120, fps: 30 });
+const rec = openRecorder(${JSON.stringify(path)}, { ffmpeg: ${
+        JSON.stringify(FFMPEG)
+      }, width: 160, height: 120, fps: 30 });
 let stop = false;
 Deno.addSignalListener("SIGINT", () => { stop = true; });
 const frame = new Uint8Array(160 * 120 * 3);
@@ -518,7 +618,7 @@ console.log("closed", rec.frames);
     assert.ok(status.success, err);
     const written = Number(out.match(/closed (\d+)/)?.[1]);
     assert.ok(written >= 40, out);
-    const info = await probeVideo(path);
+    const info = await probeVideo(path, { ffmpeg: FFMPEG });
     assert.equal(info.codec, "h264");
     // ffmpeg itself got the SIGINT too and finished the file; frames still
     // in the pipe (one or two) are lost.
@@ -531,26 +631,31 @@ console.log("closed", rec.frames);
   }
 });
 
-Deno.test("viewer shows frames through ffplay and notices a closed window", async () => {
-  Deno.env.set("SDL_VIDEODRIVER", "dummy");
-  Deno.env.set("SDL_AUDIODRIVER", "dummy");
-  const view = openViewer({ width: 64, height: 48, fps: 30, title: "test" });
-  const frame = new Uint8Array(64 * 48 * 3);
-  for (let i = 0; i < 10; i++) {
-    frame.fill(i * 20);
-    await view.write(frame);
-  }
-  await view.close();
-  assert.equal(view.frames, 10);
-  assert.ok(view.closed);
+Deno.test({
+  name: "viewer shows frames through ffplay and notices a closed window",
+  // ffplay comes only with a system ffmpeg; the npm package has none.
+  ignore: !SYSTEM_FFPLAY,
+  fn: async () => {
+    Deno.env.set("SDL_VIDEODRIVER", "dummy");
+    Deno.env.set("SDL_AUDIODRIVER", "dummy");
+    const view = openViewer({ width: 64, height: 48, fps: 30, title: "test" });
+    const frame = new Uint8Array(64 * 48 * 3);
+    for (let i = 0; i < 10; i++) {
+      frame.fill(i * 20);
+      await view.write(frame);
+    }
+    await view.close();
+    assert.equal(view.frames, 10);
+    assert.ok(view.closed);
 
-  const gone = openViewer({ width: 64, height: 48, fps: 30 });
-  await gone.write(frame);
-  Deno.kill(gone.pid, "SIGKILL"); // the person closes the window
-  for (let i = 0; i < 20 && !gone.closed; i++) {
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  assert.ok(gone.closed);
-  await gone.write(frame); // ignored, no throw
-  await gone.close();
+    const gone = openViewer({ width: 64, height: 48, fps: 30 });
+    await gone.write(frame);
+    Deno.kill(gone.pid, "SIGKILL"); // the person closes the window
+    for (let i = 0; i < 20 && !gone.closed; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.ok(gone.closed);
+    await gone.write(frame); // ignored, no throw
+    await gone.close();
+  },
 });
