@@ -1,14 +1,17 @@
 import assert from "node:assert/strict";
-import { openCapture } from "../lib/ffmpeg.ts";
+import { findFfmpeg, openCapture } from "../lib/ffmpeg.ts";
 import { decodeLegacyReply, encodeLegacyRequest } from "../lib/protocol.ts";
 import { Context } from "../lib/zmq.ts";
 import { PROJECT_ROOT, startServer } from "./support/processes.ts";
 
 const CLIP = `${PROJECT_ROOT}tests/fixtures/clip/clip.mp4`;
+/** The ffmpeg the programs use: on PATH, else the npm package's (a fresh machine). */
+const FFMPEG = await findFfmpeg();
 
 /** Frame `index` of the fixture clip as raw BGR bytes, as cv2.VideoCapture gives it. */
 async function clipFrameBgr(index: number): Promise<Uint8Array> {
   const capture = openCapture({
+    ffmpeg: FFMPEG,
     input: CLIP,
     width: 640,
     height: 480,
