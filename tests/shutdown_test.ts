@@ -6,7 +6,7 @@
  */
 
 import assert from "node:assert/strict";
-import { probeVideo } from "../lib/ffmpeg.ts";
+import { findFfmpeg, probeVideo } from "../lib/ffmpeg.ts";
 import {
   childPids,
   freePort,
@@ -17,6 +17,8 @@ import {
 } from "./support/processes.ts";
 
 const CLIP = "tests/fixtures/clip/clip.mp4";
+/** The ffmpeg the client uses: on PATH, else the npm package's (a fresh machine). */
+const FFMPEG = await findFfmpeg();
 /** Generous bounds: they catch a wedged process, not a slow one. */
 const SERVER_EXIT_MS = 1500;
 const CLIENT_EXIT_MS = 3000;
@@ -117,7 +119,7 @@ Deno.test("SIGINT to a recording client exits 0 and leaves a playable file", asy
       "no ffmpeg left running",
     );
 
-    const info = await probeVideo(out);
+    const info = await probeVideo(out, { ffmpeg: FFMPEG });
     assert.equal(info.width, 640);
     assert.equal(info.height, 480);
     assert.ok(info.frames > 0, JSON.stringify(info));
