@@ -28,8 +28,9 @@ function post(event: WorkerEvent): void {
 }
 
 async function run(id: number, setup: WorkerSetup): Promise<void> {
-  const detector = await FaceDetector.create();
+  // A bad model fails here, before anything needs closing.
   const recognizer = unpackModel(setup.model as PackedModel);
+  const detector = await FaceDetector.create();
   const handler = new FrameHandler(detector, recognizer, {
     detect: setup.detect,
     prep: setup.prep,
