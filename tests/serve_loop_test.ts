@@ -1,40 +1,13 @@
 import assert from "node:assert/strict";
 import { FaceDetector, SERVER_DETECT_OPTIONS } from "../lib/detector.ts";
 import { FrameHandler, type HandledMessage } from "../lib/frame_handler.ts";
-import { readImage } from "../lib/image_io.ts";
 import { decodeReply, encodeRequest } from "../lib/protocol.ts";
 import { serveRequests } from "../lib/serve_loop.ts";
 import { trainFromFolder } from "../lib/training.ts";
+import { faceRequest } from "./support/frames.ts";
 import { Context } from "../lib/zmq.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
-
-/**
- * A grey 640x480 request holding ORL face `file` (AT&T Laboratories
- * Cambridge / ORL) scaled 2x at (200, 100).
- */
-async function faceRequest(file: string, frameId: number) {
-  const face = await readImage(file, { grey: true });
-  const width = 640;
-  const height = 480;
-  const pixels = new Uint8Array(width * height).fill(120);
-  for (let y = 0; y < face.height * 2; y++) {
-    for (let x = 0; x < face.width * 2; x++) {
-      pixels[(100 + y) * width + 200 + x] =
-        face.data[(y >> 1) * face.width + (x >> 1)];
-    }
-  }
-  return encodeRequest({
-    kind: "frame",
-    format: "grey8",
-    width,
-    height,
-    frameId,
-    timestamp: 99.5,
-    reply: "faces",
-    pixels,
-  });
-}
 
 Deno.test("serveRequests answers valid and garbage requests, then ends when aborted", async () => {
   const detector = await FaceDetector.create();
@@ -64,7 +37,10 @@ Deno.test("serveRequests answers valid and garbage requests, then ends when abor
 
     // ORL s2 image 7: a person in train/ (trained on images 1-5 only).
     await client.send(
-      await faceRequest(`${ROOT}tests/fixtures/orl/s2/7.pgm`, 41),
+      await faceRequest(`${ROOT}tests/fixtures/orl/s2/7.pgm`, {
+        frameId: 41,
+        timestamp: 99.5,
+      }),
       { timeout: 5000 },
     );
     const faceReply = decodeReply(await client.receive({ timeout: 10_000 }));

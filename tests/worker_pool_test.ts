@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { FaceDetector, SERVER_DETECT_OPTIONS } from "../lib/detector.ts";
 import { readImage } from "../lib/image_io.ts";
-import { decodeReply, encodeRequest } from "../lib/protocol.ts";
+import { decodeReply } from "../lib/protocol.ts";
 import { trainFromFolder } from "../lib/training.ts";
 import {
   packModel,
@@ -9,37 +9,11 @@ import {
   type WorkerEvent,
   WorkerPool,
 } from "../lib/worker_pool.ts";
+import { faceRequest } from "./support/frames.ts";
 import { Context, MONITOR_EVENTS, parseMonitorEvent } from "../lib/zmq.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 const ORL = `${ROOT}tests/fixtures/orl`;
-
-/**
- * A grey 640x480 request holding ORL face `file` (AT&T Laboratories
- * Cambridge / ORL) scaled 2x at (200, 100).
- */
-async function faceRequest(file: string, frameId: number) {
-  const face = await readImage(file, { grey: true });
-  const width = 640;
-  const height = 480;
-  const pixels = new Uint8Array(width * height).fill(120);
-  for (let y = 0; y < face.height * 2; y++) {
-    for (let x = 0; x < face.width * 2; x++) {
-      pixels[(100 + y) * width + 200 + x] =
-        face.data[(y >> 1) * face.width + (x >> 1)];
-    }
-  }
-  return encodeRequest({
-    kind: "frame",
-    format: "grey8",
-    width,
-    height,
-    frameId,
-    timestamp: 5,
-    reply: "faces",
-    pixels,
-  });
-}
 
 /** A model trained in the server's (detect) mode on the repo's train/. */
 async function serverModel() {
@@ -135,7 +109,10 @@ Deno.test("a worker thread serves a backend DEALER, reports stats and stops", as
     // A DEALER talking to REP sends the empty delimiter REQ would add.
     const empty = new Uint8Array(0);
     // ORL s3 image 8: a person in train/ (trained on images 1-5 only).
-    await backend.send([empty, ...await faceRequest(`${ORL}/s3/8.pgm`, 17)], {
+    await backend.send([
+      empty,
+      ...await faceRequest(`${ORL}/s3/8.pgm`, { frameId: 17, timestamp: 5 }),
+    ], {
       timeout: 5000,
     });
     const [delimiter, ...replyParts] = await backend.receive({
@@ -184,7 +161,10 @@ Deno.test("a worker thread sharing the test's context serves over inproc", async
     });
     const empty = new Uint8Array(0);
     // ORL s2 image 7: a person in train/ (trained on images 1-5 only).
-    await backend.send([empty, ...await faceRequest(`${ORL}/s2/7.pgm`, 3)], {
+    await backend.send([
+      empty,
+      ...await faceRequest(`${ORL}/s2/7.pgm`, { frameId: 3, timestamp: 5 }),
+    ], {
       timeout: 5000,
     });
     const [delimiter, ...replyParts] = await backend.receive({
