@@ -795,17 +795,7 @@ function decodeLegacyRequest(
 ): LegacyRequest {
   const json = parseLegacyJson(parts[0], limits);
   checkTwoParts(parts, "legacy request", true);
-  const { width, height, channels } = legacyShape(json, limits);
-  const pixels = plain(parts[1]);
-  const expected = width * height * channels;
-  if (pixels.length !== expected) {
-    throw new ProtocolError(
-      "BAD_SIZE",
-      `legacy shape [${height}, ${width}, ${channels}] needs ${expected} bytes, got ${pixels.length}`,
-      { legacy: true },
-    );
-  }
-  return { kind: "legacy", width, height, channels, pixels };
+  return { kind: "legacy", ...legacyFrame(json, parts[1], limits) };
 }
 
 function checkTimings(timings: Timings): void {
@@ -1280,8 +1270,17 @@ export function decodeLegacyReply(
       : "UNKNOWN";
     return { kind: "error", code, message: json.error };
   }
-  const { width, height, channels } = legacyShape(json, all);
-  const pixels = plain(parts[1]);
+  return { kind: "legacy-reply", ...legacyFrame(json, parts[1], all) };
+}
+
+/** The shape in a legacy JSON header and the pixels part, checked against each other. */
+function legacyFrame(
+  json: Record<string, unknown>,
+  part: Uint8Array,
+  limits: Limits,
+): { width: number; height: number; channels: 1 | 3; pixels: Uint8Array } {
+  const { width, height, channels } = legacyShape(json, limits);
+  const pixels = plain(part);
   const expected = width * height * channels;
   if (pixels.length !== expected) {
     throw new ProtocolError(
@@ -1290,7 +1289,7 @@ export function decodeLegacyReply(
       { legacy: true },
     );
   }
-  return { kind: "legacy-reply", width, height, channels, pixels };
+  return { width, height, channels, pixels };
 }
 
 /** Options of {@link errorReplyFor}. */
