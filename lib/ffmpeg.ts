@@ -39,7 +39,7 @@ export function bytesPerPixel(format: PixelFormat): 1 | 3 {
 }
 
 /** Runs `program -version`; true when it starts and exits with status 0. */
-async function runsVersion(program: string): Promise<boolean> {
+export async function runsVersion(program: string): Promise<boolean> {
   try {
     const out = await new Deno.Command(program, {
       args: ["-version"],

@@ -10,27 +10,13 @@ import {
   openViewer,
   probeVideo,
   resolveInput,
+  runsVersion,
 } from "../lib/ffmpeg.ts";
 
 const CLIP = new URL("./fixtures/clip/clip.mp4", import.meta.url).pathname;
 const TRUTH_PATH = new URL("./fixtures/clip/clip_truth.json", import.meta.url)
   .pathname;
 const LIB = new URL("../lib/ffmpeg.ts", import.meta.url).href;
-
-/** True when `program -version` runs and succeeds (looked up on PATH). */
-async function runs(program: string): Promise<boolean> {
-  try {
-    const out = await new Deno.Command(program, {
-      args: ["-version"],
-      stdin: "null",
-      stdout: "null",
-      stderr: "null",
-    }).output();
-    return out.success;
-  } catch {
-    return false;
-  }
-}
 
 /** The absolute path of `program` found on PATH, or null. */
 function onPath(program: string): string | null {
@@ -50,8 +36,8 @@ function onPath(program: string): string | null {
 // as the programs themselves do. What only a system install has (ffplay,
 // lookup on PATH) is tested when it is there and reported as ignored when not.
 const FFMPEG = await findFfmpeg();
-const SYSTEM_FFMPEG = await runs("ffmpeg");
-const SYSTEM_FFPLAY = await runs("ffplay");
+const SYSTEM_FFMPEG = await runsVersion("ffmpeg");
+const SYSTEM_FFPLAY = await runsVersion("ffplay");
 
 interface TruthFace {
   name: string;
@@ -119,7 +105,7 @@ Deno.test("findFfmpeg finds a working ffmpeg and explains a missing one", async 
   // Not on PATH under this name: the npm package's binary, which runs.
   const npm = await findFfmpeg({ name: "ffmpeg-not-installed" });
   assert.match(npm, /@ffmpeg-installer/);
-  assert.ok(await runs(npm), `${npm} -version failed`);
+  assert.ok(await runsVersion(npm), `${npm} -version failed`);
   // A path given by the user is taken as it is.
   const absolute = FFMPEG.includes("/") ? FFMPEG : onPath(FFMPEG);
   assert.ok(absolute !== null, `${FFMPEG} is on PATH`);
