@@ -20,7 +20,7 @@ import {
 import { FaceDetector } from "./lib/detector.ts";
 import { readImage } from "./lib/image_io.ts";
 import { loadModel } from "./lib/model_file.ts";
-import { recognise } from "./lib/recognition.ts";
+import { DEFAULT_AMBIGUITY, recognise } from "./lib/recognition.ts";
 import { type FaceMode, TRAINING_DETECT_OPTIONS } from "./lib/training.ts";
 
 const HELP = `facezmq recognize: who is in these photos?
@@ -31,6 +31,9 @@ Usage: deno task recognize --model FILE [options] IMAGE...
   --faces detect|whole   find the faces (default), or take each image as one
                          face, used exactly as given
   --threshold N          override the model's unknown threshold
+  --ambiguity R          name a face only if its best distance is at most R
+                         times the next person's (default ${DEFAULT_AMBIGUITY};
+                         1 = always name the nearest person)
   -h, --help             this text
 
 Prints one line per image:
@@ -44,6 +47,7 @@ async function main(): Promise<number> {
       model: { type: "string" },
       faces: { type: "string", default: "detect" },
       threshold: { type: "string" },
+      ambiguity: { type: "string" },
       help: { type: "boolean", short: "h" },
     },
     positionals: true,
@@ -64,6 +68,7 @@ async function main(): Promise<number> {
   }
   const recognizer = await loadModel(modelPath);
   const threshold = numberFlag(values, "threshold", { min: 0 });
+  const ambiguity = numberFlag(values, "ambiguity", { min: 0, max: 1 });
   if (threshold !== undefined) recognizer.threshold = threshold;
   const detector = faces === "detect" ? await FaceDetector.create() : undefined;
   let failures = 0;
@@ -75,6 +80,7 @@ async function main(): Promise<number> {
         detector,
         detect: TRAINING_DETECT_OPTIONS,
         whole: faces === "whole",
+        ambiguity,
       });
       console.log(JSON.stringify({
         file,

@@ -30,6 +30,7 @@ import {
 } from "./lib/detect_flags.ts";
 import { FaceDetector } from "./lib/detector.ts";
 import { obtainModel } from "./lib/model_source.ts";
+import { DEFAULT_AMBIGUITY } from "./lib/recognition.ts";
 import { StageStats } from "./lib/stats.ts";
 import type { FaceMode } from "./lib/training.ts";
 import { packModel, WorkerPool } from "./lib/worker_pool.ts";
@@ -53,6 +54,9 @@ Usage: deno task server [options]
   --faces detect|whole   training images: find the face (default) or use as is
   --threshold N          distance at or above which a face is "unknown"
                          (default: calibrated on the training set)
+  --ambiguity R          name a face only if its best distance is at most R
+                         times the next person's (default ${DEFAULT_AMBIGUITY};
+                         1 = always name the nearest person)
   --workers N            recognition threads (default: number of cores;
                          0 with --backend: remote workers only)
   --backend ENDPOINT     also let remote workers connect here
@@ -75,6 +79,7 @@ async function main(): Promise<number> {
       model: { type: "string" },
       faces: { type: "string", default: "detect" },
       threshold: { type: "string" },
+      ambiguity: { type: "string" },
       workers: { type: "string" },
       backend: { type: "string" },
       ...DETECT_FLAGS,
@@ -94,6 +99,7 @@ async function main(): Promise<number> {
     throw new UsageError("give --train or --model, not both");
   }
   const threshold = numberFlag(values, "threshold", { min: 0 });
+  const ambiguity = numberFlag(values, "ambiguity", { min: 0, max: 1 });
   const workers =
     numberFlag(values, "workers", { min: 0, max: 64, integer: true }) ??
       Math.max(1, navigator.hardwareConcurrency || 1);
@@ -183,6 +189,7 @@ async function main(): Promise<number> {
     detect,
     limits: { maxWidth: 4096, maxHeight: 4096 },
     statsInterval: 1000,
+    ambiguity,
   }, {
     onStats: (event) => {
       errors += event.errors;

@@ -27,6 +27,7 @@ import {
 import { FaceDetector } from "./lib/detector.ts";
 import { FrameHandler } from "./lib/frame_handler.ts";
 import { obtainModel } from "./lib/model_source.ts";
+import { DEFAULT_AMBIGUITY } from "./lib/recognition.ts";
 import { serveRequests } from "./lib/serve_loop.ts";
 import { StageStats } from "./lib/stats.ts";
 import type { FaceMode } from "./lib/training.ts";
@@ -42,6 +43,9 @@ Usage: deno task worker --connect ENDPOINT [options]
   --model FILE           or load a model (use the same people as the server)
   --faces detect|whole   training images: find the face (default) or use as is
   --threshold N          distance at or above which a face is "unknown"
+  --ambiguity R          name a face only if its best distance is at most R
+                         times the next person's (default ${DEFAULT_AMBIGUITY};
+                         1 = always name the nearest person)
 ${DETECT_HELP}
   --stats SECONDS        stats line interval (default 10, 0 = off)
   -h, --help             this text
@@ -55,6 +59,7 @@ async function main(): Promise<number> {
       model: { type: "string" },
       faces: { type: "string", default: "detect" },
       threshold: { type: "string" },
+      ambiguity: { type: "string" },
       ...DETECT_FLAGS,
       stats: { type: "string", default: "10" },
       help: { type: "boolean", short: "h" },
@@ -81,6 +86,7 @@ async function main(): Promise<number> {
   });
   const handler = new FrameHandler(detector, recognizer, {
     detect: detectOptionsFrom(values),
+    ambiguity: numberFlag(values, "ambiguity", { min: 0, max: 1 }),
   });
   const context = new Context();
   const socket = context.socket("REP", { reconnectInterval: 200 });

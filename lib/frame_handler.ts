@@ -32,6 +32,8 @@ export interface FrameHandlerOptions {
   detect?: DetectOptions;
   /** Face preparation; must match how the model was trained. */
   prep?: FacePrepOptions;
+  /** Best/runner-up distance ratio above which a face is `unknown` (see lib/recognition.ts). */
+  ambiguity?: number;
   /** Request limits (dimensions, sizes). */
   limits?: Partial<Limits>;
   /** Quality of annotated JPEG frames, 1..100. Default 80. */
@@ -103,6 +105,7 @@ export class FrameHandler {
     const faces = nameFaces(grey, boxes, {
       recognizer: this.#recognizer,
       prep: this.#options.prep,
+      ambiguity: this.#options.ambiguity,
     });
     timings.recognise = performance.now() - t;
     return faces;

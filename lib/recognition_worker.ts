@@ -34,6 +34,7 @@ async function run(id: number, setup: WorkerSetup): Promise<void> {
   const handler = new FrameHandler(detector, recognizer, {
     detect: setup.detect,
     prep: setup.prep,
+    ambiguity: setup.ambiguity,
     limits: setup.limits,
   });
   context = setup.context === undefined

@@ -91,6 +91,8 @@ export interface WorkerSetup {
   detect?: DetectOptions;
   /** Face preparation (as trained). */
   prep?: FacePrepOptions;
+  /** Best/runner-up distance ratio above which a face is `unknown`. */
+  ambiguity?: number;
   /** Request limits. */
   limits?: Partial<Limits>;
   /** How often to report stats, ms. */

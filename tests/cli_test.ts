@@ -67,6 +67,11 @@ Deno.test("entry points print one clear line for a user mistake, without a stack
       ],
       ["client.ts", ["--size", "huge"], /^error: --size needs WIDTHxHEIGHT/m],
       ["worker.ts", [], /^error: --connect ENDPOINT is needed/m],
+      [
+        "server.ts",
+        ["--ambiguity", "2"],
+        /^error: --ambiguity needs a number from 0 to 1, not "2"$/m,
+      ],
     ] as const
   ) {
     const result = await new Deno.Command(Deno.execPath(), {

@@ -40,6 +40,7 @@ async function setup() {
   });
   return {
     detector,
+    recognizer,
     handler: new FrameHandler(detector, recognizer, {
       detect: SERVER_DETECT_OPTIONS,
     }),
@@ -75,7 +76,7 @@ function request(
 }
 
 Deno.test("every pixel format finds and names the same face", async () => {
-  const { detector, handler } = await setup();
+  const { detector, handler, recognizer } = await setup();
   try {
     // ORL s2 image 7: a person in train/ (trained on images 1-5 only).
     const frame = await frameWithFace(`${ROOT}tests/fixtures/orl/s2/7.pgm`);
@@ -97,6 +98,16 @@ Deno.test("every pixel format finds and names the same face", async () => {
       assert.ok(reply.timings.total >= reply.timings.detect);
       answers.push(reply);
     }
+    // Asked to be far more certain than any match can be, the handler says unknown.
+    const cautious = new FrameHandler(detector, recognizer, {
+      detect: SERVER_DETECT_OPTIONS,
+      ambiguity: 0.001,
+    });
+    const doubtful = decodeReply(
+      cautious.handle(request(frame, "grey8")).reply,
+    );
+    if (doubtful.kind !== "reply") throw new Error("no reply");
+    assert.equal(doubtful.faces[0].label, "unknown");
     const [grey, rgb, bgr, jpeg] = answers;
     assert.deepEqual(rgb.faces, grey.faces);
     assert.deepEqual(bgr.faces, grey.faces);
