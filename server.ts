@@ -123,16 +123,6 @@ async function main(): Promise<number> {
   const allowed = allowClients ? await loadAllowedKeys(allowClients) : null;
 
   const t0 = performance.now();
-  const detector = await FaceDetector.create();
-  const recognizer = await obtainModel({
-    model: stringFlag(values, "model"),
-    train: stringFlag(values, "train"),
-    faces,
-    threshold,
-    detector,
-  });
-  detector.close();
-
   const context = new Context();
   // The ZAP handler must run before a CURVE socket binds.
   const zap = curve
@@ -178,6 +168,17 @@ async function main(): Promise<number> {
       );
     }
   }
+
+  // Trained after binding, so a busy port or a bad endpoint is reported at once.
+  const detector = await FaceDetector.create();
+  const recognizer = await obtainModel({
+    model: stringFlag(values, "model"),
+    train: stringFlag(values, "train"),
+    faces,
+    threshold,
+    detector,
+  });
+  detector.close();
 
   const stats = new StageStats();
   let errors = 0;
