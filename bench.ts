@@ -31,12 +31,12 @@ import {
   scoreFaces,
   type SeenFace,
   type SeenFrame,
-  StageSums,
   summarize,
   type Summary,
   type TruthFrame,
 } from "./lib/bench_report.ts";
 import { SERVER_DETECT_OPTIONS } from "./lib/detector.ts";
+import { StageStats } from "./lib/stats.ts";
 import { drawFaces } from "./lib/draw.ts";
 import { findFfmpeg, openCapture } from "./lib/ffmpeg.ts";
 import { FrameClient } from "./lib/frame_client.ts";
@@ -248,7 +248,7 @@ interface ClientRun {
   /** Bytes of all requests and of all replies sent. */
   requestBytes: number;
   replyBytes: number;
-  stages: StageSums;
+  stages: StageStats;
   started: number;
   ended: number;
 }
@@ -287,7 +287,7 @@ async function runClient(
     latencies: [],
     requestBytes: 0,
     replyBytes: 0,
-    stages: new StageSums(),
+    stages: new StageStats(),
     started: performance.now(),
     ended: 0,
   };
@@ -413,8 +413,10 @@ async function measure(
   const frames = runs.reduce((sum, run) => sum + run.frames, 0);
   const seconds = (Math.max(...runs.map((r) => r.ended)) -
     Math.min(...runs.map((r) => r.started))) / 1000;
-  const stages = new StageSums();
-  for (const run of runs) stages.merge(run.stages);
+  const stages = new StageStats();
+  for (const run of runs) {
+    stages.addTotals(run.stages.frames, run.stages.totals());
+  }
   return {
     setting,
     frames,

@@ -214,42 +214,6 @@ export function summarize(values: readonly number[]): Summary {
   };
 }
 
-/** Sums of named stage durations, for means per frame. */
-export class StageSums {
-  #sums = new Map<string, number>();
-  #frames = 0;
-
-  /** Adds one frame's durations (ms) by stage name. */
-  add(durations: Record<string, number>): void {
-    this.#frames++;
-    for (const [name, ms] of Object.entries(durations)) {
-      this.#sums.set(name, (this.#sums.get(name) ?? 0) + ms);
-    }
-  }
-
-  /** Adds all frames of `other`. */
-  merge(other: StageSums): void {
-    this.#frames += other.frames;
-    for (const [name, sum] of other.#sums) {
-      this.#sums.set(name, (this.#sums.get(name) ?? 0) + sum);
-    }
-  }
-
-  /** Frames added. */
-  get frames(): number {
-    return this.#frames;
-  }
-
-  /** Mean ms per frame of each stage (in the order stages first appeared). */
-  means(): Record<string, number> {
-    const out: Record<string, number> = {};
-    for (const [name, sum] of this.#sums) {
-      out[name] = this.#frames > 0 ? sum / this.#frames : NaN;
-    }
-    return out;
-  }
-}
-
 /**
  * Peak resident memory (`VmHWM` of `/proc/<pid>/status`) in MiB, or null
  * where there is no such file (not Linux, process gone).

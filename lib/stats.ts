@@ -56,6 +56,11 @@ export class StageStats {
     return seconds > 0 ? this.#frames / seconds : 0;
   }
 
+  /** Summed milliseconds per stage since the last reset. */
+  totals(): Record<string, number> {
+    return Object.fromEntries(this.#sums);
+  }
+
   /** Mean milliseconds per stage since the last reset. */
   means(): Record<string, number> {
     const out: Record<string, number> = {};

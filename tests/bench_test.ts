@@ -5,10 +5,10 @@ import {
   peakMemoryMiB,
   scoreFaces,
   type SeenFrame,
-  StageSums,
   summarize,
   type TruthFrame,
 } from "../lib/bench_report.ts";
+import { StageStats } from "../lib/stats.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 const CLIP = "tests/fixtures/clip/clip.mp4";
@@ -160,7 +160,7 @@ Deno.test("parseTruth names the file and the fault", () => {
   );
 });
 
-Deno.test("summarize, StageSums and formatTable", () => {
+Deno.test("summarize, stage sums across runs and formatTable", () => {
   const s = summarize([4, 1, 3, 2]);
   assert.equal(s.count, 4);
   assert.equal(s.mean, 2.5);
@@ -168,12 +168,12 @@ Deno.test("summarize, StageSums and formatTable", () => {
   assert.ok(Math.abs(s.p95 - 3.85) < 1e-9);
   assert.ok(Number.isNaN(summarize([]).p95));
 
-  const a = new StageSums();
+  const a = new StageStats();
   a.add({ detect: 10, draw: 1 });
   a.add({ detect: 20, draw: 3 });
-  const b = new StageSums();
+  const b = new StageStats();
   b.add({ detect: 30, draw: 2 });
-  a.merge(b);
+  a.addTotals(b.frames, b.totals());
   assert.equal(a.frames, 3);
   assert.deepEqual(a.means(), { detect: 20, draw: 2 });
 

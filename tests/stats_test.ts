@@ -44,4 +44,5 @@ Deno.test("StageStats.addTotals adds many frames at once", () => {
   stats.add({ detect: 5 });
   assert.equal(stats.frames, 5);
   assert.deepEqual(stats.means(), { detect: 5 });
+  assert.deepEqual(stats.totals(), { detect: 25 });
 });
