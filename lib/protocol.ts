@@ -14,8 +14,6 @@
  * @module
  */
 
-import type { Image } from "./image.ts";
-
 /** The four ASCII bytes every binary message starts with. */
 export const MAGIC: Uint8Array = new Uint8Array([0x46, 0x5a, 0x4d, 0x51]); // "FZMQ"
 
@@ -1320,60 +1318,4 @@ export function errorReplyFor(
   }
   if (options.legacy !== undefined) legacy = options.legacy;
   return legacy ? encodeLegacyError(code, message) : encodeError(code, message);
-}
-
-/**
- * The pixels of a decoded raw request as an {@link Image} (RGB or grey):
- * `grey8` and `rgb24` are returned as views (no copy), `bgr24` and legacy BGR
- * frames are copied into RGB order. JPEG requests must be decoded by the
- * caller instead (this throws an Error for them).
- */
-export function requestToImage(request: FrameRequest | LegacyRequest): Image {
-  const { width, height, pixels } = request;
-  if (request.kind === "legacy") {
-    if (request.channels === 1) {
-      return { width, height, channels: 1, data: pixels };
-    }
-    return { width, height, channels: 3, data: swapRedBlue(pixels) };
-  }
-  switch (request.format) {
-    case "grey8":
-      return { width, height, channels: 1, data: pixels };
-    case "rgb24":
-      return { width, height, channels: 3, data: pixels };
-    case "bgr24":
-      return { width, height, channels: 3, data: swapRedBlue(pixels) };
-    default:
-      throw new Error(
-        "requestToImage: JPEG pixels must be decoded, not reinterpreted",
-      );
-  }
-}
-
-/**
- * An image's pixels as BGR bytes (`width * height * 3`), as a legacy reply
- * carries them; grey images are expanded to three equal channels.
- */
-export function imageToBgr(image: Image): Uint8Array {
-  if (image.channels === 3) return swapRedBlue(image.data);
-  const n = image.width * image.height;
-  const out = new Uint8Array(n * 3);
-  for (let i = 0, j = 0; i < n; i++, j += 3) {
-    const v = image.data[i];
-    out[j] = v;
-    out[j + 1] = v;
-    out[j + 2] = v;
-  }
-  return out;
-}
-
-/** Copies 3-channel pixels with the first and third channel swapped. */
-function swapRedBlue(pixels: Uint8Array): Uint8Array {
-  const out = new Uint8Array(pixels.length);
-  for (let i = 0; i + 2 < pixels.length; i += 3) {
-    out[i] = pixels[i + 2];
-    out[i + 1] = pixels[i + 1];
-    out[i + 2] = pixels[i];
-  }
-  return out;
 }

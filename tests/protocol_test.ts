@@ -15,13 +15,11 @@ import {
   errorReplyFor,
   type FrameReply,
   type FrameRequest,
-  imageToBgr,
   jpegSize,
   MAX_ERROR_MESSAGE_BYTES,
   ProtocolError,
   REPLY_HEADER_BYTES,
   REQUEST_HEADER_BYTES,
-  requestToImage,
 } from "../lib/protocol.ts";
 
 const utf8 = new TextEncoder();
@@ -1122,70 +1120,5 @@ Deno.test("errorReplyFor answers in the dialect of the failed request", () => {
   assert.equal(
     decodeReply(errorReplyFor(legacyFailure, { legacy: false })).kind,
     "error",
-  );
-});
-
-// ------------------------------------------------------ image helpers
-
-Deno.test("requestToImage: views for grey8/rgb24, RGB copies for BGR", () => {
-  const two = new Uint8Array([1, 2, 3, 4, 5, 6]); // two pixels
-  const rgb = requestToImage({
-    ...baseRequest,
-    format: "rgb24",
-    width: 2,
-    height: 1,
-    pixels: two,
-  });
-  assert.deepEqual(rgb, { width: 2, height: 1, channels: 3, data: two });
-  assert.equal(rgb.data, two);
-  const bgr = requestToImage({
-    ...baseRequest,
-    format: "bgr24",
-    width: 2,
-    height: 1,
-    pixels: two,
-  });
-  assert.deepEqual([...bgr.data], [3, 2, 1, 6, 5, 4]);
-  assert.deepEqual([...two], [1, 2, 3, 4, 5, 6]); // input untouched
-  const grey = requestToImage({
-    ...baseRequest,
-    format: "grey8",
-    width: 3,
-    height: 2,
-    pixels: two,
-  });
-  assert.deepEqual(grey, { width: 3, height: 2, channels: 1, data: two });
-  const legacy = decodeRequest(
-    encodeLegacyRequest(two, { width: 1, height: 2 }),
-  );
-  assert.deepEqual([...requestToImage(legacy).data], [3, 2, 1, 6, 5, 4]);
-  const legacyGrey = decodeRequest(
-    encodeLegacyRequest(two, { width: 2, height: 3, channels: 1 }),
-  );
-  assert.equal(requestToImage(legacyGrey).channels, 1);
-  assert.throws(
-    () => requestToImage({ ...baseRequest, format: "jpeg" }),
-    /JPEG pixels must be decoded/,
-  );
-});
-
-Deno.test("imageToBgr swaps RGB and expands grey", () => {
-  assert.deepEqual(
-    [...imageToBgr({
-      width: 2,
-      height: 1,
-      channels: 3,
-      data: new Uint8Array([1, 2, 3, 4, 5, 6]),
-    })],
-    [3, 2, 1, 6, 5, 4],
-  );
-  assert.deepEqual(
-    [...imageToBgr({
-      width: 2,
-      height: 1,
-      channels: 1,
-      data: new Uint8Array([7, 9]),
-    })],
-    [7, 7, 7, 9, 9, 9],
   );
 });
