@@ -21,7 +21,7 @@ import {
   runMain,
   stringFlag,
   UsageError,
-} from "./lib/cli.ts";
+} from "./lib/cli/flags.ts";
 import {
   type Accuracy,
   fixed,
@@ -34,20 +34,20 @@ import {
   summarize,
   type Summary,
   type TruthFrame,
-} from "./lib/bench_report.ts";
-import { SERVER_DETECT_OPTIONS } from "./lib/detector.ts";
-import { StageStats } from "./lib/stats.ts";
-import { drawFaces } from "./lib/draw.ts";
-import { findFfmpeg, openCapture } from "./lib/ffmpeg.ts";
-import { FrameClient } from "./lib/frame_client.ts";
-import { type Image, toGrey } from "./lib/image.ts";
-import { encodeJpeg } from "./lib/image_io.ts";
-import { loadOpenCV } from "./lib/opencv.ts";
+} from "./lib/measure/bench_report.ts";
+import { SERVER_DETECT_OPTIONS } from "./lib/face/detector.ts";
+import { StageStats } from "./lib/measure/stats.ts";
+import { drawFaces } from "./lib/images/draw.ts";
+import { findFfmpeg, openCapture } from "./lib/video/ffmpeg.ts";
+import { FrameClient } from "./lib/client/frame_client.ts";
+import { type Image, toGrey } from "./lib/images/image.ts";
+import { encodeJpeg } from "./lib/images/image_io.ts";
+import { loadOpenCV } from "./lib/face/opencv.ts";
 import {
   decodeReply,
   encodeRequest,
   type PixelFormat,
-} from "./lib/protocol.ts";
+} from "./lib/protocol/protocol.ts";
 
 const HELP =
   `facezmq bench: speed and accuracy on a clip, next to the original design.

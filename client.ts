@@ -18,9 +18,9 @@ import {
   runMain,
   stringFlag,
   UsageError,
-} from "./lib/cli.ts";
-import { loadClientKeys } from "./lib/curve.ts";
-import { drawFaces } from "./lib/draw.ts";
+} from "./lib/cli/flags.ts";
+import { loadClientKeys } from "./lib/zmq/curve.ts";
+import { drawFaces } from "./lib/images/draw.ts";
 import {
   type Capture,
   CaptureError,
@@ -31,19 +31,19 @@ import {
   openViewer,
   type Recorder,
   type Viewer,
-} from "./lib/ffmpeg.ts";
-import { FrameClient } from "./lib/frame_client.ts";
-import { type Image, toGrey } from "./lib/image.ts";
-import { encodeJpeg } from "./lib/image_io.ts";
-import { loadOpenCV } from "./lib/opencv.ts";
+} from "./lib/video/ffmpeg.ts";
+import { FrameClient } from "./lib/client/frame_client.ts";
+import { type Image, toGrey } from "./lib/images/image.ts";
+import { encodeJpeg } from "./lib/images/image_io.ts";
+import { loadOpenCV } from "./lib/face/opencv.ts";
 import {
   decodeReply,
   encodeRequest,
   type Face,
   type PixelFormat,
-} from "./lib/protocol.ts";
-import { mean, percentile } from "./lib/stats.ts";
-import { startWebView, type WebView } from "./lib/web_view.ts";
+} from "./lib/protocol/protocol.ts";
+import { mean, percentile } from "./lib/measure/stats.ts";
+import { startWebView, type WebView } from "./lib/client/web_view.ts";
 
 const HELP = `facezmq client: shows who is in front of the camera.
 

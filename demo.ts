@@ -10,7 +10,7 @@
  * @module
  */
 
-import { parseFlags, runMain, stringFlag } from "./lib/cli.ts";
+import { parseFlags, runMain, stringFlag } from "./lib/cli/flags.ts";
 
 const ROOT = new URL(".", import.meta.url).pathname;
 

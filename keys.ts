@@ -9,7 +9,7 @@
  */
 
 import { parseArgs } from "node:util";
-import { writeKeyPair } from "./lib/curve.ts";
+import { writeKeyPair } from "./lib/zmq/curve.ts";
 
 const USAGE = `usage: deno task keys NAME [--dir DIR] [--force]
 

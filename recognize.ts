@@ -16,12 +16,12 @@ import {
   runMain,
   stringFlag,
   UsageError,
-} from "./lib/cli.ts";
-import { FaceDetector } from "./lib/detector.ts";
-import { readImage } from "./lib/image_io.ts";
-import { loadModel } from "./lib/model_file.ts";
-import { DEFAULT_AMBIGUITY, recognise } from "./lib/recognition.ts";
-import { type FaceMode, TRAINING_DETECT_OPTIONS } from "./lib/training.ts";
+} from "./lib/cli/flags.ts";
+import { FaceDetector } from "./lib/face/detector.ts";
+import { readImage } from "./lib/images/image_io.ts";
+import { loadModel } from "./lib/face/model_file.ts";
+import { DEFAULT_AMBIGUITY, recognise } from "./lib/face/naming.ts";
+import { type FaceMode, TRAINING_DETECT_OPTIONS } from "./lib/face/training.ts";
 
 const HELP = `facezmq recognize: who is in these photos?
 

@@ -14,7 +14,7 @@ import {
   loadAllowedKeys,
   loadServerKeys,
   startZapHandler,
-} from "./lib/curve.ts";
+} from "./lib/zmq/curve.ts";
 import {
   choiceFlag,
   numberFlag,
@@ -22,18 +22,18 @@ import {
   runMain,
   stringFlag,
   UsageError,
-} from "./lib/cli.ts";
+} from "./lib/cli/flags.ts";
 import {
   DETECT_FLAGS,
   DETECT_HELP,
   detectOptionsFrom,
-} from "./lib/detect_flags.ts";
-import { FaceDetector } from "./lib/detector.ts";
-import { obtainModel } from "./lib/model_source.ts";
-import { DEFAULT_AMBIGUITY } from "./lib/recognition.ts";
-import { StageStats } from "./lib/stats.ts";
-import type { FaceMode } from "./lib/training.ts";
-import { packModel, WorkerPool } from "./lib/worker_pool.ts";
+} from "./lib/cli/detect_flags.ts";
+import { FaceDetector } from "./lib/face/detector.ts";
+import { obtainModel } from "./lib/face/model_source.ts";
+import { DEFAULT_AMBIGUITY } from "./lib/face/naming.ts";
+import { StageStats } from "./lib/measure/stats.ts";
+import type { FaceMode } from "./lib/face/training.ts";
+import { packModel, WorkerPool } from "./lib/server/worker_pool.ts";
 import {
   Context,
   libraryPath,
@@ -41,7 +41,7 @@ import {
   parseMonitorEvent,
   proxy,
   type Socket,
-} from "./lib/zmq.ts";
+} from "./lib/zmq/zmq.ts";
 
 const HELP = `facezmq server: recognises faces in the frames clients send.
 

@@ -16,10 +16,14 @@ import {
   runMain,
   stringFlag,
   UsageError,
-} from "./lib/cli.ts";
-import { FaceDetector } from "./lib/detector.ts";
-import { saveModel } from "./lib/model_file.ts";
-import { type FaceMode, summaryLine, trainFromFolder } from "./lib/training.ts";
+} from "./lib/cli/flags.ts";
+import { FaceDetector } from "./lib/face/detector.ts";
+import { saveModel } from "./lib/face/model_file.ts";
+import {
+  type FaceMode,
+  summaryLine,
+  trainFromFolder,
+} from "./lib/face/training.ts";
 
 const HELP = `facezmq train: learn faces from a folder and save the model.
 

@@ -18,20 +18,20 @@ import {
   runMain,
   stringFlag,
   UsageError,
-} from "./lib/cli.ts";
+} from "./lib/cli/flags.ts";
 import {
   DETECT_FLAGS,
   DETECT_HELP,
   detectOptionsFrom,
-} from "./lib/detect_flags.ts";
-import { FaceDetector } from "./lib/detector.ts";
-import { FrameHandler } from "./lib/frame_handler.ts";
-import { obtainModel } from "./lib/model_source.ts";
-import { DEFAULT_AMBIGUITY } from "./lib/recognition.ts";
-import { serveRequests } from "./lib/serve_loop.ts";
-import { StageStats } from "./lib/stats.ts";
-import type { FaceMode } from "./lib/training.ts";
-import { Context } from "./lib/zmq.ts";
+} from "./lib/cli/detect_flags.ts";
+import { FaceDetector } from "./lib/face/detector.ts";
+import { FrameHandler } from "./lib/server/frame_handler.ts";
+import { obtainModel } from "./lib/face/model_source.ts";
+import { DEFAULT_AMBIGUITY } from "./lib/face/naming.ts";
+import { serveRequests } from "./lib/server/serve_loop.ts";
+import { StageStats } from "./lib/measure/stats.ts";
+import type { FaceMode } from "./lib/face/training.ts";
+import { Context } from "./lib/zmq/zmq.ts";
 
 const HELP =
   `facezmq worker: adds recognition capacity to a server from any machine.

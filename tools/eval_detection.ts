@@ -21,14 +21,14 @@
 import { parseArgs } from "node:util";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import type { Box, Image } from "../lib/image.ts";
-import { readImage } from "../lib/image_io.ts";
+import type { Box, Image } from "../lib/images/image.ts";
+import { readImage } from "../lib/images/image_io.ts";
 import {
   type DetectOptions,
   FaceDetector,
   SERVER_DETECT_OPTIONS,
-} from "../lib/detector.ts";
-import { loadOpenCV } from "../lib/opencv.ts";
+} from "../lib/face/detector.ts";
+import { loadOpenCV } from "../lib/face/opencv.ts";
 
 /** A parameter set to evaluate; `shrink` sets maxWidth to width * shrink. */
 interface Config extends DetectOptions {

@@ -17,9 +17,9 @@
  */
 
 import { parseArgs } from "node:util";
-import type { Image } from "../lib/image.ts";
-import { readImage } from "../lib/image_io.ts";
-import { LbphRecognizer } from "../lib/lbph.ts";
+import type { Image } from "../lib/images/image.ts";
+import { readImage } from "../lib/images/image_io.ts";
+import { LbphRecognizer } from "../lib/face/lbph.ts";
 
 /** Bilinear resize of a grey image (for the timing run only). */
 function resize(image: Image, width: number, height: number): Image {

@@ -16,15 +16,15 @@
  */
 
 import { parseArgs } from "node:util";
-import { FaceDetector, SERVER_DETECT_OPTIONS } from "../lib/detector.ts";
-import { prepareFace, resizeGrey } from "../lib/face_prep.ts";
-import type { Image } from "../lib/image.ts";
-import { readImage } from "../lib/image_io.ts";
-import { DEFAULT_AMBIGUITY, nameFaces } from "../lib/recognition.ts";
-import { largestFace } from "../lib/detector.ts";
-import { trainFromFolder } from "../lib/training.ts";
-import { bestSplit, leaveOneOutDistances } from "../lib/calibration.ts";
-import { percentile } from "../lib/stats.ts";
+import { FaceDetector, SERVER_DETECT_OPTIONS } from "../lib/face/detector.ts";
+import { prepareFace, resizeGrey } from "../lib/face/face_prep.ts";
+import type { Image } from "../lib/images/image.ts";
+import { readImage } from "../lib/images/image_io.ts";
+import { DEFAULT_AMBIGUITY, nameFaces } from "../lib/face/naming.ts";
+import { largestFace } from "../lib/face/detector.ts";
+import { trainFromFolder } from "../lib/face/training.ts";
+import { bestSplit, leaveOneOutDistances } from "../lib/face/calibration.ts";
+import { percentile } from "../lib/measure/stats.ts";
 
 const { values } = parseArgs({
   args: Deno.args,

@@ -4,8 +4,8 @@
  * @module
  */
 
-import { readImage } from "../../lib/image_io.ts";
-import { encodeRequest } from "../../lib/protocol.ts";
+import { readImage } from "../../lib/images/image_io.ts";
+import { encodeRequest } from "../../lib/protocol/protocol.ts";
 
 /**
  * A grey 640x480 request holding the face in `file` (e.g. an ORL image:

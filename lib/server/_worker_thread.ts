@@ -1,0 +1,92 @@
+/**
+ * Entry point of one recognition worker thread (see lib/worker_pool.ts):
+ * loads OpenCV and the detector, rebuilds the model, connects a REP socket
+ * to the server's backend and serves until told to stop.
+ *
+ * @module
+ */
+
+/// <reference no-default-lib="true" />
+/// <reference lib="deno.worker" />
+
+import { FaceDetector } from "../face/detector.ts";
+import { FrameHandler } from "./frame_handler.ts";
+import { serveRequests } from "./serve_loop.ts";
+import {
+  type PackedModel,
+  unpackModel,
+  type WorkerEvent,
+  type WorkerSetup,
+} from "./worker_pool.ts";
+import { Context } from "../zmq/zmq.ts";
+
+const abort = new AbortController();
+let context: Context | undefined;
+
+function post(event: WorkerEvent): void {
+  self.postMessage(event);
+}
+
+async function run(id: number, setup: WorkerSetup): Promise<void> {
+  // A bad model fails here, before anything needs closing.
+  const recognizer = unpackModel(setup.model as PackedModel);
+  const detector = await FaceDetector.create();
+  const handler = new FrameHandler(detector, recognizer, {
+    detect: setup.detect,
+    prep: setup.prep,
+    ambiguity: setup.ambiguity,
+    limits: setup.limits,
+  });
+  context = setup.context === undefined
+    ? new Context()
+    : Context.shared(setup.context);
+  const socket = context.socket("REP");
+  socket.connect(setup.endpoint);
+  post({ type: "ready", id });
+
+  let frames = 0;
+  let errors = 0;
+  let sums: Record<string, number> = {};
+  const timer = setInterval(() => {
+    if (frames === 0 && errors === 0) return;
+    post({ type: "stats", id, frames, errors, sums });
+    frames = 0;
+    errors = 0;
+    sums = {};
+  }, setup.statsInterval);
+
+  try {
+    await serveRequests(socket, handler, {
+      signal: abort.signal,
+      onMessage: (handled) => {
+        if (!handled.ok) {
+          errors++;
+          return;
+        }
+        frames++;
+        for (const [stage, ms] of Object.entries(handled.timings ?? {})) {
+          sums[stage] = (sums[stage] ?? 0) + ms;
+        }
+      },
+    });
+  } finally {
+    clearInterval(timer);
+    await context.close();
+    detector.close();
+  }
+}
+
+self.onmessage = (event: MessageEvent) => {
+  const data = event.data;
+  if (data.type === "start") {
+    run(data.id, data.setup).then(
+      () => post({ type: "stopped", id: data.id }),
+      (error) => {
+        post({ type: "error", id: data.id, message: (error as Error).message });
+        post({ type: "stopped", id: data.id });
+      },
+    );
+  } else if (data.type === "stop") {
+    abort.abort();
+  }
+};

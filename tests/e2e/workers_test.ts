@@ -1,0 +1,139 @@
+import assert from "node:assert/strict";
+import {
+  freePort,
+  PROJECT_ROOT,
+  runClient,
+  startServer,
+} from "../support/processes.ts";
+
+const CLIP = "tests/fixtures/clip/clip.mp4";
+const CLIP_FRAMES = 60;
+
+/** Starts `deno run worker.ts ARGS` and waits for its ready line. */
+async function startWorker(args: string[]) {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", `${PROJECT_ROOT}worker.ts`, ...args],
+    cwd: PROJECT_ROOT,
+    stdout: "piped",
+    stderr: "piped",
+    stdin: "null",
+  }).spawn();
+  const chunks: string[] = [];
+  const decoder = new TextDecoder();
+  const pump = async (stream: ReadableStream<Uint8Array>) => {
+    for await (const chunk of stream) {
+      chunks.push(decoder.decode(chunk, { stream: true }));
+    }
+  };
+  const done = Promise.all([pump(child.stdout), pump(child.stderr)]);
+  const output = () => chunks.join("");
+  for (let i = 0; i < 600 && !/ready: worker connected/.test(output()); i++) {
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  assert.match(output(), /ready: worker connected/);
+  return {
+    output,
+    async stop() {
+      child.kill("SIGINT");
+      const status = await child.status;
+      await done;
+      return status.code;
+    },
+  };
+}
+
+function clientArgs(endpoint: string): string[] {
+  return [
+    "--connect",
+    endpoint,
+    "--input",
+    CLIP,
+    "--every-frame",
+    "--json",
+    "--view",
+    "none",
+  ];
+}
+
+function frameNumbers(stdout: string): number[] {
+  return stdout.trim().split("\n").map((line) => JSON.parse(line).frame);
+}
+
+/** Frames each worker reported in `stats:` lines, by worker id. */
+function framesPerWorker(log: string): Map<string, number> {
+  const totals = new Map<string, number>();
+  for (const match of log.matchAll(/per worker: ([#0-9 ]+)/g)) {
+    for (const share of match[1].matchAll(/#(\d+) (\d+)/g)) {
+      totals.set(share[1], (totals.get(share[1]) ?? 0) + Number(share[2]));
+    }
+  }
+  return totals;
+}
+
+Deno.test("two worker threads share the frames of two concurrent clients", async () => {
+  const server = await startServer(["--workers", "2", "--stats", "1"]);
+  try {
+    const [a, b] = await Promise.all([
+      runClient(clientArgs(server.endpoint)),
+      runClient(clientArgs(server.endpoint)),
+    ]);
+    assert.equal(a.code, 0, a.stderr);
+    assert.equal(b.code, 0, b.stderr);
+    const all = [...Array(CLIP_FRAMES).keys()];
+    assert.deepEqual(frameNumbers(a.stdout), all);
+    assert.deepEqual(frameNumbers(b.stdout), all);
+    // Workers report every second and the server prints every second: wait
+    // for the lines that cover every frame, then check both threads worked.
+    let shares = framesPerWorker(server.output());
+    const total = () => (shares.get("0") ?? 0) + (shares.get("1") ?? 0);
+    for (let i = 0; i < 100 && total() < 2 * CLIP_FRAMES; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      shares = framesPerWorker(server.output());
+    }
+    assert.equal(total(), 2 * CLIP_FRAMES, server.output());
+    assert.ok((shares.get("0") ?? 0) > 0, server.output());
+    assert.ok((shares.get("1") ?? 0) > 0, server.output());
+  } finally {
+    await server.stop("SIGINT");
+  }
+});
+
+Deno.test("remote workers connected to the backend do the work of a server with no threads", async () => {
+  const backend = `tcp://127.0.0.1:${freePort()}`;
+  const server = await startServer(["--workers", "0", "--backend", backend]);
+  const workers = [
+    await startWorker(["--connect", backend, "--stats", "1"]),
+    await startWorker(["--connect", backend, "--stats", "1"]),
+  ];
+  try {
+    const [a, b] = await Promise.all([
+      runClient(clientArgs(server.endpoint)),
+      runClient(clientArgs(server.endpoint)),
+    ]);
+    assert.equal(a.code, 0, a.stderr);
+    assert.equal(b.code, 0, b.stderr);
+    assert.equal(frameNumbers(a.stdout).length, CLIP_FRAMES);
+    assert.equal(frameNumbers(b.stdout).length, CLIP_FRAMES);
+    // The same people are named as with local workers.
+    assert.match(a.stdout, /"label":"s\d"/);
+    await new Promise((r) => setTimeout(r, 1500));
+    for (const worker of workers) {
+      const served = [...worker.output().matchAll(/stats: (\d+) frames/g)]
+        .reduce((sum, m) => sum + Number(m[1]), 0);
+      assert.ok(
+        served > 0,
+        `each remote worker served frames:\n${worker.output()}`,
+      );
+    }
+  } finally {
+    for (const worker of workers) assert.equal(await worker.stop(), 0);
+    await server.stop("SIGINT");
+  }
+});
+
+Deno.test("--workers 0 without --backend is a clear error", async () => {
+  await assert.rejects(
+    () => startServer(["--workers", "0"]),
+    /--workers 0 needs --backend/,
+  );
+});

@@ -1,0 +1,188 @@
+import assert from "node:assert/strict";
+import { type Box, toGrey } from "../../lib/images/image.ts";
+import { fileURLToPath } from "node:url";
+import { readImage } from "../../lib/images/image_io.ts";
+import { FaceDetector, largestFace } from "../../lib/face/detector.ts";
+
+const DIR = new URL("../fixtures/detection/", import.meta.url);
+
+interface Expected {
+  cases: ({ name: string } & Record<string, number>)[];
+  images: Record<string, Record<string, number[][]>>;
+}
+
+function sorted(boxes: Box[]): number[][] {
+  return boxes.map((b) => [b.x, b.y, b.w, b.h]).sort((a, b) =>
+    a[0] - b[0] || a[1] - b[1] || a[2] - b[2] || a[3] - b[3]
+  );
+}
+
+// Expected boxes: native OpenCV 4.6 detectMultiScale on the same grey
+// pixels, made by tools/oracle_detect.py.
+Deno.test("boxes equal native OpenCV's for every photo and parameter set", async () => {
+  const expected: Expected = JSON.parse(
+    await Deno.readTextFile(new URL("expected.json", DIR)),
+  );
+  const detector = await FaceDetector.create();
+  try {
+    let compared = 0;
+    let faces = 0;
+    for (const [file, cases] of Object.entries(expected.images)) {
+      const image = await readImage(fileURLToPath(new URL(file, DIR)));
+      assert.equal(image.channels, 1);
+      for (const { name, ...options } of expected.cases) {
+        const got = sorted(detector.detect(image, options));
+        assert.deepEqual(got, cases[name], `${file} ${name}`);
+        compared++;
+        faces += got.length;
+      }
+    }
+    assert.equal(compared, 9 * expected.cases.length);
+    assert.ok(faces > 100, `only ${faces} boxes in all: fixtures too easy`);
+  } finally {
+    detector.close();
+  }
+});
+
+Deno.test("RGB input gives the boxes of its grey conversion", async () => {
+  const grey = await readImage(
+    fileURLToPath(new URL("2008_002506.pgm", DIR)),
+  );
+  // Grey replicated to RGB converts back to the same grey exactly.
+  const rgb = new Uint8Array(grey.data.length * 3);
+  for (let i = 0; i < grey.data.length; i++) {
+    rgb[3 * i] = rgb[3 * i + 1] = rgb[3 * i + 2] = grey.data[i];
+  }
+  const detector = await FaceDetector.create({ minNeighbors: 5 });
+  try {
+    const fromGrey = sorted(detector.detect(grey));
+    const fromRgb = sorted(
+      detector.detect({ ...grey, channels: 3, data: rgb }),
+    );
+    assert.ok(fromGrey.length >= 2);
+    assert.deepEqual(fromRgb, fromGrey);
+    // Buffers are reused between sizes: a crop, then the full image again.
+    const crop = {
+      width: 200,
+      height: 150,
+      channels: 1 as const,
+      data: new Uint8Array(200 * 150),
+    };
+    for (let y = 0; y < 150; y++) {
+      crop.data.set(
+        grey.data.subarray(
+          (60 + y) * grey.width + 200,
+          (60 + y) * grey.width + 400,
+        ),
+        y * 200,
+      );
+    }
+    const inCrop = detector.detect(crop);
+    for (const b of inCrop) {
+      assert.ok(b.x >= 0 && b.y >= 0 && b.x + b.w <= 200 && b.y + b.h <= 150);
+    }
+    assert.deepEqual(sorted(detector.detect(grey)), fromGrey);
+  } finally {
+    detector.close();
+  }
+});
+
+Deno.test("a JPEG photo gives native OpenCV's boxes end to end", async () => {
+  const expected: Expected = JSON.parse(
+    await Deno.readTextFile(new URL("expected.json", DIR)),
+  );
+  const path = fileURLToPath(new URL("2008_002506.jpg", DIR));
+  const rgb = await readImage(path);
+  assert.equal(rgb.channels, 3);
+  const detector = await FaceDetector.create();
+  try {
+    for (const { name, ...options } of expected.cases) {
+      assert.deepEqual(
+        sorted(detector.detect(rgb, options)),
+        expected.images["2008_002506.pgm"][name],
+        name,
+      );
+    }
+  } finally {
+    detector.close();
+  }
+});
+
+Deno.test("colour frames give the boxes of their grey conversion", async () => {
+  const grey = await readImage(
+    fileURLToPath(new URL("2008_007676.pgm", DIR)),
+  );
+  // Colour made from the grey photo with channel-dependent noise.
+  const rgb = new Uint8Array(grey.data.length * 3);
+  let seed = 99;
+  for (let i = 0; i < rgb.length; i++) {
+    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+    const v = grey.data[Math.floor(i / 3)] + (seed % 41) - 20;
+    rgb[i] = Math.max(0, Math.min(255, v));
+  }
+  const colour = { ...grey, channels: 3 as const, data: rgb };
+  const detector = await FaceDetector.create();
+  try {
+    const fromColour = sorted(detector.detect(colour));
+    assert.ok(fromColour.length >= 3);
+    assert.deepEqual(fromColour, sorted(detector.detect(toGrey(colour))));
+  } finally {
+    detector.close();
+  }
+});
+
+Deno.test("a blank frame has no face", async () => {
+  const detector = await FaceDetector.create();
+  try {
+    const blank = {
+      width: 320,
+      height: 240,
+      channels: 1 as const,
+      data: new Uint8Array(320 * 240).fill(128),
+    };
+    assert.deepEqual(detector.detect(blank), []);
+  } finally {
+    detector.close();
+  }
+});
+
+Deno.test("bad input and bad files give clear errors", async () => {
+  await assert.rejects(
+    FaceDetector.create({ cascadePath: "/nonexistent/cascade.xml" }),
+    /\/nonexistent\/cascade\.xml: file not found/,
+  );
+  const notCascade = await Deno.makeTempFile({ suffix: ".xml" });
+  try {
+    await Deno.writeTextFile(notCascade, "<?xml version='1.0'?><x>1</x>");
+    await assert.rejects(
+      FaceDetector.create({ cascadePath: notCascade }),
+      /not a valid OpenCV cascade/,
+    );
+  } finally {
+    await Deno.remove(notCascade);
+  }
+  const detector = await FaceDetector.create();
+  const image = {
+    width: 10,
+    height: 10,
+    channels: 1 as const,
+    data: new Uint8Array(99),
+  };
+  assert.throws(() => detector.detect(image), /invalid image 10x10x1/);
+  image.data = new Uint8Array(100);
+  assert.throws(
+    () => detector.detect(image, { scaleFactor: 1 }),
+    /scaleFactor must be > 1/,
+  );
+  detector.close();
+  assert.throws(() => detector.detect(image), /after close/);
+});
+
+Deno.test("largestFace picks the biggest box", () => {
+  assert.equal(largestFace([]), undefined);
+  const a = { x: 0, y: 0, w: 10, h: 10 };
+  const b = { x: 5, y: 5, w: 30, h: 20 };
+  const c = { x: 9, y: 9, w: 20, h: 30 };
+  assert.equal(largestFace([a, b, c]), b);
+  assert.equal(largestFace([a, c, b]), c);
+});

@@ -1,0 +1,279 @@
+import assert from "node:assert/strict";
+import {
+  formatTable,
+  parseTruth,
+  peakMemoryMiB,
+  scoreFaces,
+  type SeenFrame,
+  summarize,
+  type TruthFrame,
+} from "../../lib/measure/bench_report.ts";
+import { StageStats } from "../../lib/measure/stats.ts";
+
+const ROOT = new URL("../../", import.meta.url).pathname;
+const CLIP = "tests/fixtures/clip/clip.mp4";
+const TRUTH = "tests/fixtures/clip/clip_truth.json";
+
+async function readTruth(): Promise<TruthFrame[]> {
+  return parseTruth(await Deno.readTextFile(`${ROOT}${TRUTH}`), TRUTH);
+}
+
+/** The truth itself, as if a run had answered perfectly. */
+function perfect(truth: TruthFrame[]): SeenFrame[] {
+  return truth.map((entry) => ({
+    frame: entry.frame,
+    faces: entry.faces.map((f) => ({
+      x: f.x,
+      y: f.y,
+      w: f.w,
+      h: f.h,
+      label: f.name,
+    })),
+  }));
+}
+
+async function runBench(
+  args: string[],
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", `${ROOT}bench.ts`, ...args],
+    cwd: ROOT,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const decoder = new TextDecoder();
+  return {
+    code: out.code,
+    stdout: decoder.decode(out.stdout),
+    stderr: decoder.decode(out.stderr),
+  };
+}
+
+Deno.test("scoreFaces: the truth scored against itself is all found and named", async () => {
+  const truth = await readTruth();
+  const faces = truth.reduce((sum, entry) => sum + entry.faces.length, 0);
+  assert.ok(faces > 20, "the fixture clip has faces");
+  const score = scoreFaces(perfect(truth), truth);
+  assert.equal(score.frames, truth.length);
+  assert.equal(score.truthFaces, faces);
+  assert.equal(score.found, faces);
+  assert.equal(score.named, faces);
+  assert.equal(score.wrongPerson, 0);
+  assert.equal(score.falseFaces, 0);
+  assert.equal(score.recall, 1);
+  assert.equal(score.namedRight, 1);
+  for (const [name, counts] of Object.entries(score.byName)) {
+    assert.equal(counts.found, counts.faces, name);
+    assert.equal(counts.named, counts.faces, name);
+    assert.deepEqual(counts.labels, { [name]: counts.faces });
+  }
+  assert.equal(
+    Object.values(score.byName).reduce((sum, c) => sum + c.faces, 0),
+    faces,
+  );
+});
+
+Deno.test("scoreFaces: misplaced boxes are false faces, wrong names are counted", async () => {
+  const truth = await readTruth();
+  const faces = truth.reduce((sum, entry) => sum + entry.faces.length, 0);
+  // Moved below the frame: the centre falls outside every truth box.
+  const moved = perfect(truth).map((entry) => ({
+    frame: entry.frame,
+    faces: entry.faces.map((f) => ({ ...f, y: f.y + 1000 })),
+  }));
+  const score = scoreFaces(moved, truth);
+  assert.equal(score.found, 0);
+  assert.equal(score.falseFaces, faces);
+  assert.equal(score.recall, 0);
+  assert.ok(Number.isNaN(score.namedRight));
+
+  // Trained people called someone else, untrained ones named: wrong person;
+  // everyone called "unknown": found but only the untrained named right.
+  const names = new Set(truth.flatMap((e) => e.faces.map((f) => f.name)));
+  assert.ok(names.size >= 2, `several people: ${[...names]}`);
+  const swapped = perfect(truth).map((entry) => ({
+    frame: entry.frame,
+    faces: entry.faces.map((f) => ({
+      ...f,
+      label: f.label === "s1" ? "s2" : "s1",
+    })),
+  }));
+  const wrong = scoreFaces(swapped, truth);
+  assert.equal(wrong.found, faces);
+  assert.equal(wrong.named, 0);
+  assert.equal(wrong.wrongPerson, faces);
+  assert.deepEqual(Object.keys(wrong.byName.s1.labels), ["s2"]);
+  const unknowns = truth.reduce(
+    (sum, e) => sum + e.faces.filter((f) => f.name === "unknown").length,
+    0,
+  );
+  const allUnknown = perfect(truth).map((entry) => ({
+    frame: entry.frame,
+    faces: entry.faces.map((f) => ({ ...f, label: "unknown" })),
+  }));
+  const shy = scoreFaces(allUnknown, truth);
+  assert.equal(shy.named, unknowns);
+  assert.equal(shy.wrongPerson, 0);
+});
+
+Deno.test("scoreFaces: one found face matches one truth face; frames without truth are skipped", () => {
+  const truth: TruthFrame[] = [{
+    frame: 0,
+    faces: [
+      { name: "s1", x: 0, y: 0, w: 100, h: 100 },
+      { name: "s2", x: 200, y: 0, w: 100, h: 100 },
+    ],
+  }];
+  const seen: SeenFrame[] = [
+    {
+      frame: 0,
+      faces: [
+        { x: 10, y: 10, w: 80, h: 80, label: "s1" },
+        { x: 20, y: 20, w: 60, h: 60, label: "s1" },
+      ],
+    },
+    { frame: 7, faces: [{ x: 0, y: 0, w: 10, h: 10, label: "s3" }] },
+  ];
+  const score = scoreFaces(seen, truth);
+  assert.equal(score.frames, 1);
+  assert.equal(score.truthFaces, 2);
+  assert.equal(score.found, 1);
+  assert.equal(score.named, 1);
+  assert.equal(score.falseFaces, 1, "the duplicate box");
+  assert.equal(score.recall, 0.5);
+});
+
+Deno.test("parseTruth names the file and the fault", () => {
+  assert.throws(() => parseTruth("{", "x.json"), /x\.json is not valid JSON/);
+  assert.throws(
+    () => parseTruth("{}", "x.json"),
+    /x\.json must hold a JSON list/,
+  );
+  assert.throws(
+    () => parseTruth('[{"frame":0,"faces":[{"x":1}]}]', "x.json"),
+    /x\.json: frame 0 has a face without name/,
+  );
+  assert.throws(
+    () => parseTruth('[{"faces":[]}]', "x.json"),
+    /entry 0 needs an integer "frame"/,
+  );
+});
+
+Deno.test("summarize, stage sums across runs and formatTable", () => {
+  const s = summarize([4, 1, 3, 2]);
+  assert.equal(s.count, 4);
+  assert.equal(s.mean, 2.5);
+  assert.equal(s.p50, 2.5);
+  assert.ok(Math.abs(s.p95 - 3.85) < 1e-9);
+  assert.ok(Number.isNaN(summarize([]).p95));
+
+  const a = new StageStats();
+  a.add({ detect: 10, draw: 1 });
+  a.add({ detect: 20, draw: 3 });
+  const b = new StageStats();
+  b.add({ detect: 30, draw: 2 });
+  a.addTotals(b.frames, b.totals());
+  assert.equal(a.frames, 3);
+  assert.deepEqual(a.means(), { detect: 20, draw: 2 });
+
+  const table = formatTable([["main", "12.5"], ["detect full", "3.0"]], {
+    header: ["run", "fps"],
+  });
+  assert.equal(
+    table,
+    [
+      "| run         |  fps |",
+      "|-------------|-----:|",
+      "| main        | 12.5 |",
+      "| detect full |  3.0 |",
+    ].join("\n"),
+  );
+});
+
+Deno.test(
+  "peakMemoryMiB reads VmHWM",
+  { ignore: Deno.build.os !== "linux" },
+  () => {
+    const self = peakMemoryMiB("self");
+    assert.ok(self !== null && self > 1, `self ${self}`);
+    assert.equal(peakMemoryMiB(2 ** 30), null);
+  },
+);
+
+Deno.test("deno task bench --quick runs the fixture clip and reports numbers", async () => {
+  const run = await runBench(["--quick", "--json", "--input", CLIP]);
+  assert.equal(run.code, 0, run.stderr);
+  const report = JSON.parse(run.stdout);
+  assert.equal(report.input, CLIP);
+  assert.equal(report.runs.length, 1);
+  assert.ok("skipped" in report.original);
+  assert.equal(report.ratio, null);
+  const main = report.runs[0];
+  assert.equal(main.frames, 30);
+  assert.equal(main.setting.clients, 1);
+  for (
+    const value of [main.fps, main.seconds, main.latency.p50, main.latency.p95]
+  ) {
+    assert.ok(Number.isFinite(value) && value > 0, JSON.stringify(main));
+  }
+  const stages = [
+    "capture",
+    "encode",
+    "transfer",
+    "server decode",
+    "detect",
+    "recognise",
+    "server draw",
+    "server encode",
+    "server total",
+    "client decode",
+    "client draw",
+  ];
+  assert.deepEqual(Object.keys(main.stages), stages);
+  for (const stage of stages) {
+    assert.ok(Number.isFinite(main.stages[stage]), stage);
+    assert.ok(main.stages[stage] >= 0, stage);
+  }
+  assert.ok(main.stages.detect > 0);
+  // Grey 640x480 requests (300 KiB and a header), faces-only replies.
+  assert.ok(main.requestKiB > 300 && main.requestKiB < 301, main.requestKiB);
+  assert.ok(main.replyKiB > 0 && main.replyKiB < 1, main.replyKiB);
+  assert.ok(main.serverPeakMiB > 0);
+  assert.ok(report.clientPeakMiB > 0);
+  // Scored on the 30 frames it ran, against the truth of those frames.
+  const truth = (await readTruth()).slice(0, 30);
+  assert.equal(main.accuracy.frames, 30);
+  assert.equal(
+    main.accuracy.truthFaces,
+    truth.reduce((sum, e) => sum + e.faces.length, 0),
+  );
+  assert.ok(main.accuracy.truthFaces > 0);
+  assert.ok(main.accuracy.found > 0, JSON.stringify(main.accuracy));
+});
+
+Deno.test("deno task bench: a missing clip is one clear error line", async () => {
+  const run = await runBench(["--quick", "--input", "no/such/clip.mp4"]);
+  assert.equal(run.code, 1);
+  assert.match(
+    run.stderr,
+    /^error: --input no\/such\/clip\.mp4 does not exist/m,
+  );
+  assert.doesNotMatch(run.stderr, /\n\s+at /);
+  const notTruth = await runBench([
+    "--quick",
+    "--input",
+    CLIP,
+    "--truth",
+    "tests/measure/bench_report_test.ts",
+  ]);
+  assert.equal(notTruth.code, 1);
+  assert.match(
+    notTruth.stderr,
+    /^error: tests\/measure\/bench_report_test\.ts is not valid JSON/m,
+  );
+  assert.doesNotMatch(notTruth.stderr, /\n\s+at /);
+  const bad = await runBench(["--quick", "--clients", "1,x"]);
+  assert.equal(bad.code, 1);
+  assert.match(bad.stderr, /^error: --clients needs whole numbers/m);
+});
