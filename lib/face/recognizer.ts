@@ -1,0 +1,85 @@
+/**
+ * The seam every face recogniser fits, in the spirit of OpenCV's
+ * `cv::face::FaceRecognizer`: a recogniser turns the face at a box of a frame
+ * into a descriptor (LBPH: a spatial histogram of the cropped, equalised grey
+ * face; resnet: dlib's 128-number embedding of the aligned face), keeps the
+ * descriptors of the people it was trained on, and finds the nearest two
+ * people to a new descriptor. Everything else (naming with the unknown
+ * rules, training from folders, calibration, model files, packing for worker
+ * threads) is written once against this interface.
+ *
+ * @module
+ */
+
+import type { Box, Image } from "../images/image.ts";
+
+/** The recognisers facezmq has. */
+export type RecognizerKind = "lbph" | "resnet";
+
+/** The recogniser kinds, for flags and model files. */
+export const RECOGNIZER_KINDS: readonly RecognizerKind[] = ["lbph", "resnet"];
+
+/** A training face's label and its distance to a query. */
+export interface Match {
+  /** The training face's label (a person). */
+  label: number;
+  /** Distance to the query (lower is closer; the unit is the recogniser's). */
+  distance: number;
+}
+
+/** The nearest training face, and the nearest face of any other person. */
+export interface Nearest {
+  /** The nearest training face. */
+  best: Match;
+  /** The nearest face of a person other than `best`'s; null if none. */
+  runnerUp: Match | null;
+}
+
+/**
+ * A recogniser as one structured-clonable object: what worker threads are
+ * sent and what model files hold. `descriptors` holds `labels.length`
+ * descriptors of `descriptorSize` numbers each, one after another.
+ */
+export interface PackedRecognizer {
+  /** Which recogniser this is. */
+  kind: RecognizerKind;
+  /** The recogniser's own parameters (LBPH: radius, neighbors, grid). */
+  params: Record<string, number>;
+  /** Distances at or above this are `unknown`. */
+  threshold: number;
+  /** Every training descriptor, one after another. */
+  descriptors: Float32Array;
+  /** Label of each descriptor. */
+  labels: number[];
+  /** Names by label. */
+  names: [number, string][];
+}
+
+/** One face recogniser (LBPH, resnet). */
+export interface Recognizer {
+  /** Which recogniser this is. */
+  readonly kind: RecognizerKind;
+  /** Numbers in one descriptor. */
+  readonly descriptorSize: number;
+  /** Distances at or above this are `unknown`. */
+  threshold: number;
+  /** Names by label. */
+  readonly labelNames: Map<number, string>;
+  /** Number of training faces. */
+  readonly size: number;
+  /** Label of each training face. */
+  readonly labels: readonly number[];
+  /**
+   * The descriptor of the face at `box` in `frame` (grey or RGB). The
+   * recogniser crops, aligns and normalises the face as its training did.
+   */
+  describe(frame: Image, box: Box): Float32Array;
+  /** Adds training faces by their descriptors (OpenCV's `update`). */
+  add(descriptors: readonly Float32Array[], labels: readonly number[]): void;
+  /** The nearest training face and the nearest of anybody else. */
+  nearestTwo(descriptor: Float32Array): Nearest;
+  /** The distance between two descriptors. */
+  distance(a: Float32Array, b: Float32Array): number;
+  /** This recogniser as one structured-clonable object. */
+  pack(): PackedRecognizer;
+}
