@@ -21,7 +21,7 @@
  */
 
 import { parseArgs } from "node:util";
-import { openRecorder } from "../lib/video/ffmpeg.ts";
+import { openRecorder } from "../lib/video/output.ts";
 
 /** ORL people copied to train/. */
 const TRAIN = ["s1", "s2", "s3", "s4"];

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { findFfmpeg, openCapture } from "../../lib/video/ffmpeg.ts";
+import { findFfmpeg } from "../../lib/video/find_ffmpeg.ts";
+import { openCapture } from "../../lib/video/capture.ts";
 import {
   decodeLegacyReply,
   encodeLegacyRequest,

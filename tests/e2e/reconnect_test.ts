@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { findFfmpeg } from "../../lib/video/ffmpeg.ts";
+import { findFfmpeg } from "../../lib/video/find_ffmpeg.ts";
 import { runClient, stackLines, startServer } from "../support/processes.ts";
 
 /**

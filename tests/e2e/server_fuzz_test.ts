@@ -7,7 +7,7 @@
  */
 
 import assert from "node:assert/strict";
-import { findFfmpeg } from "../../lib/video/ffmpeg.ts";
+import { findFfmpeg } from "../../lib/video/find_ffmpeg.ts";
 import { encodeJpeg } from "../../lib/images/image_io.ts";
 import {
   decodeLegacyReply,

@@ -6,7 +6,8 @@
  */
 
 import assert from "node:assert/strict";
-import { findFfmpeg, probeVideo } from "../../lib/video/ffmpeg.ts";
+import { findFfmpeg } from "../../lib/video/find_ffmpeg.ts";
+import { probeVideo } from "../support/video.ts";
 import {
   childPids,
   freePort,
