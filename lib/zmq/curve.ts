@@ -1,6 +1,7 @@
 /**
- * CURVE security for the facezmq sockets: key files, socket options for the
- * server and the client, and a ZAP handler that admits only known clients.
+ * CURVE security for the facezmq sockets: Z85 text, key pairs, key files,
+ * the socket options' key checks, and a ZAP handler that admits only known
+ * clients.
  *
  * Key files hold one 40-character Z85 key: `NAME.key` is the secret key
  * (mode 0600), `NAME.pub` the public key. Blank lines and lines starting
@@ -10,15 +11,12 @@
  */
 
 import { join } from "node:path";
-import {
-  ClosedError,
-  type Context,
-  curveKeypair,
-  curvePublic,
-  type Socket,
-  z85Decode,
-  z85Encode,
-} from "./zmq.ts";
+import { cString, errorText, failure, requireCurve, symbols } from "./_ffi.ts";
+import { ClosedError } from "./errors.ts";
+import type { Context, Socket } from "./zmq.ts";
+
+/** A CURVE key: 40-character Z85 text or 32 raw bytes. */
+export type CurveKey = string | Uint8Array;
 
 /** A CURVE key pair as 40-character Z85 text. */
 export interface KeyPair {
@@ -86,14 +84,92 @@ const ZAP_ENDPOINT = "inproc://zeromq.zap.01";
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
+/** Encodes bytes (length a multiple of 4) as Z85 text. */
+export function z85Encode(data: Uint8Array): string {
+  if (data.length % 4 !== 0) {
+    throw new Error(
+      `Z85 encoding needs a multiple of 4 bytes, got ${data.length}`,
+    );
+  }
+  const out = new Uint8Array(data.length * 5 / 4 + 1);
+  if (symbols().zmq_z85_encode(out, data, BigInt(data.length)) === null) {
+    throw failure("zmq_z85_encode");
+  }
+  return decoder.decode(out.subarray(0, out.length - 1));
+}
+
+/** Decodes Z85 text; throws if it is not valid Z85 (length a multiple of 5). */
+export function z85Decode(text: string): Uint8Array {
+  if (
+    text.length % 5 !== 0 ||
+    !/^[0-9a-zA-Z.\-:+=^!/*?&<>()[\]{}@%$#]*$/.test(text)
+  ) {
+    throw new Error(
+      `not valid Z85 text (length ${text.length}, must be a multiple of 5 ` +
+        "using the Z85 alphabet)",
+    );
+  }
+  const out = new Uint8Array(text.length * 4 / 5);
+  if (symbols().zmq_z85_decode(out, cString(text)) === null) {
+    throw new Error("not valid Z85 text");
+  }
+  return out;
+}
+
 /** Makes a new CURVE key pair with libzmq's `zmq_curve_keypair`. */
 export function generateKeyPair(): KeyPair {
-  return curveKeypair();
+  const zmq = symbols();
+  requireCurve("set LIBZMQ to a libzmq built with libsodium/tweetnacl");
+  const publicKey = new Uint8Array(41);
+  const secretKey = new Uint8Array(41);
+  if (zmq.zmq_curve_keypair(publicKey, secretKey) !== 0) {
+    throw failure("zmq_curve_keypair");
+  }
+  return {
+    publicKey: decoder.decode(publicKey.subarray(0, 40)),
+    secretKey: decoder.decode(secretKey.subarray(0, 40)),
+  };
 }
 
 /** Derives the Z85 public key of a Z85 secret key (`zmq_curve_public`). */
 export function publicKeyOf(secretKey: string): string {
-  return curvePublic(secretKey);
+  if (secretKey.length !== 40) {
+    throw new Error(
+      `a CURVE secret key is 40 Z85 characters, got ${secretKey.length}`,
+    );
+  }
+  z85Decode(secretKey);
+  const publicKey = new Uint8Array(41);
+  if (symbols().zmq_curve_public(publicKey, cString(secretKey)) !== 0) {
+    throw failure("zmq_curve_public");
+  }
+  return decoder.decode(publicKey.subarray(0, 40));
+}
+
+/**
+ * The 32 raw bytes of a CURVE key given as Z85 text or bytes, for
+ * `zmq_setsockopt`; `what` names the option in the error (e.g.
+ * "curveClient.serverKey").
+ */
+export function curveKeyBytes(key: CurveKey, what: string): Uint8Array {
+  if (typeof key !== "string") {
+    if (key.length !== 32) {
+      throw new Error(
+        `${what}: a raw CURVE key is 32 bytes, got ${key.length}`,
+      );
+    }
+    return key;
+  }
+  if (key.length !== 40) {
+    throw new Error(
+      `${what}: a CURVE key is 40 Z85 characters, got ${key.length}`,
+    );
+  }
+  try {
+    return z85Decode(key);
+  } catch (error) {
+    throw new Error(`${what}: ${errorText(error)}`);
+  }
 }
 
 /**

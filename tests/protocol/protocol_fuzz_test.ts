@@ -1,18 +1,22 @@
 import assert from "node:assert/strict";
 import {
-  decodeLegacyReply,
   decodeReply,
-  decodeRequest,
-  DEFAULT_LIMITS,
   encodeError,
-  encodeLegacyError,
-  encodeLegacyReply,
   encodeReply,
   encodeRequest,
-  ERROR_CODES,
   type FrameReply,
+} from "../../lib/protocol/binary.ts";
+import { decodeRequest } from "../../lib/protocol/dispatch.ts";
+import {
+  DEFAULT_LIMITS,
+  ERROR_CODES,
   ProtocolError,
-} from "../../lib/protocol/protocol.ts";
+} from "../../lib/protocol/errors.ts";
+import {
+  decodeLegacyReply,
+  encodeLegacyError,
+  encodeLegacyReply,
+} from "../../lib/protocol/legacy.ts";
 import { hostileMessages, mulberry32 } from "../support/fuzz_messages.ts";
 
 const SEED = 20240611;

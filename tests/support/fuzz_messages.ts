@@ -12,17 +12,16 @@
  */
 
 import jpeg from "jpeg-js";
+import type { PixelFormat } from "../../lib/images/pixel_format.ts";
 import {
-  DEFAULT_LIMITS,
   encodeError,
-  encodeLegacyRequest,
   encodeReply,
   encodeRequest,
-  type ErrorCode,
   type FrameRequest,
-  type PixelFormat,
-  REQUEST_HEADER_BYTES,
-} from "../../lib/protocol/protocol.ts";
+} from "../../lib/protocol/binary.ts";
+import { DEFAULT_LIMITS, type ErrorCode } from "../../lib/protocol/errors.ts";
+import { REQUEST_HEADER_BYTES } from "../../lib/protocol/layout.ts";
+import { encodeLegacyRequest } from "../../lib/protocol/legacy.ts";
 
 /** A generated message and, when certain, its required outcome. */
 export interface HostileMessage {

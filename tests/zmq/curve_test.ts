@@ -12,12 +12,8 @@ import {
   writeKeyPair,
   type ZapDecision,
 } from "../../lib/zmq/curve.ts";
-import {
-  ClosedError,
-  Context,
-  type Socket,
-  TimeoutError,
-} from "../../lib/zmq/zmq.ts";
+import { Context, type Socket } from "../../lib/zmq/zmq.ts";
+import { ClosedError, TimeoutError } from "../../lib/zmq/errors.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();

@@ -1,17 +1,14 @@
 import assert from "node:assert/strict";
 import {
-  ClosedError,
   Context,
-  curveKeypair,
   has,
   libraryPath,
-  MONITOR_EVENTS,
-  parseMonitorEvent,
   proxy,
-  TimeoutError,
   version,
-  ZmqError,
 } from "../../lib/zmq/zmq.ts";
+import { generateKeyPair as curveKeypair } from "../../lib/zmq/curve.ts";
+import { ClosedError, TimeoutError, ZmqError } from "../../lib/zmq/errors.ts";
+import { MONITOR_EVENTS, parseMonitorEvent } from "../../lib/zmq/monitor.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();

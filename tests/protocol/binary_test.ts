@@ -1,65 +1,27 @@
 import assert from "node:assert/strict";
-import jpeg from "jpeg-js";
 import {
-  decodeLegacyReply,
   decodeReply,
-  decodeRequest,
-  DEFAULT_LIMITS,
   encodeError,
-  encodeLegacyError,
-  encodeLegacyReply,
-  encodeLegacyRequest,
   encodeReply,
   encodeRequest,
-  type ErrorCode,
-  errorReplyFor,
   type FrameReply,
   type FrameRequest,
-  jpegSize,
-  MAX_ERROR_MESSAGE_BYTES,
-  ProtocolError,
+} from "../../lib/protocol/binary.ts";
+import { decodeRequest } from "../../lib/protocol/dispatch.ts";
+import { DEFAULT_LIMITS, type ErrorCode } from "../../lib/protocol/errors.ts";
+import {
   REPLY_HEADER_BYTES,
   REQUEST_HEADER_BYTES,
-} from "../../lib/protocol/protocol.ts";
-
-const utf8 = new TextEncoder();
-
-/** Asserts that `fn` throws a ProtocolError with `code` (and dialect). */
-function assertCode(fn: () => unknown, code: ErrorCode, legacy = false): void {
-  assert.throws(fn, (error: unknown) => {
-    assert.ok(error instanceof ProtocolError, `not a ProtocolError: ${error}`);
-    assert.equal(error.code, code, error.message);
-    assert.equal(error.legacy, legacy, `legacy flag for ${error.message}`);
-    assert.ok(error.message.length > 0);
-    return true;
-  });
-}
-
-function hex(bytes: Uint8Array): string {
-  return [...bytes].map((b) => b.toString(16).padStart(2, "0")).join(" ");
-}
-
-function fromHex(text: string): Uint8Array {
-  const clean = text.replace(/\s+/g, "");
-  const out = new Uint8Array(clean.length / 2);
-  for (let i = 0; i < out.length; i++) {
-    out[i] = parseInt(clean.slice(2 * i, 2 * i + 2), 16);
-  }
-  return out;
-}
-
-/** A gradient image, so that any byte shuffling would show. */
-function gradient(length: number): Uint8Array {
-  const out = new Uint8Array(length);
-  for (let i = 0; i < length; i++) out[i] = (i * 7 + 3) & 0xff;
-  return out;
-}
-
-/** A real baseline JPEG made by jpeg-js (returns a Node Buffer). */
-function makeJpeg(width: number, height: number): Uint8Array {
-  const rgba = gradient(width * height * 4);
-  return jpeg.encode({ data: rgba, width, height }, 80).data;
-}
+} from "../../lib/protocol/layout.ts";
+import {
+  assertCode,
+  fromHex,
+  gradient,
+  hex,
+  makeJpeg,
+  sampleReply,
+  utf8,
+} from "./_helpers.ts";
 
 interface RawRequestFields {
   version?: number;
@@ -252,25 +214,6 @@ Deno.test("Node Buffers are accepted and returned as plain Uint8Array views", ()
   assert.equal(decoded.pixels.buffer, jpegBuffer.buffer);
 });
 
-const sampleReply: FrameReply = {
-  kind: "reply",
-  frameId: 12345,
-  timestamp: 1718000000123.25,
-  faces: [
-    { x: 10, y: 20, w: 92, h: 112, label: "s1", distance: 31.5 },
-    { x: -3, y: 0, w: 0, h: 5, label: "unknown", distance: Infinity },
-    { x: 7, y: 8, w: 9, h: 10, label: "Zoë 山田 🙂", distance: 0 },
-  ],
-  timings: {
-    decode: 1.25,
-    detect: 20.5,
-    recognise: 3.125,
-    draw: 0.5,
-    encode: 4,
-    total: 30.0625,
-  },
-};
-
 Deno.test("replies round-trip without a frame", () => {
   const parts = encodeReply(sampleReply);
   assert.equal(parts[1].length, 0);
@@ -300,147 +243,6 @@ Deno.test("replies round-trip with an rgb24 or jpeg frame", () => {
     ...withJpeg,
     frame: undefined,
   });
-});
-
-Deno.test("error replies round-trip for every code", () => {
-  const codes: ErrorCode[] = [
-    "BAD_MAGIC",
-    "BAD_VERSION",
-    "BAD_TYPE",
-    "BAD_HEADER",
-    "BAD_PARTS",
-    "BAD_FORMAT",
-    "BAD_DIMENSIONS",
-    "BAD_SIZE",
-    "BAD_PIXELS",
-    "CORRUPT_JPEG",
-    "TOO_LARGE",
-    "BAD_JSON",
-    "BUSY",
-    "INTERNAL",
-  ];
-  for (const code of codes) {
-    assert.deepEqual(decodeReply(encodeError(code, `why ${code} ✓`)), {
-      kind: "error",
-      code,
-      message: `why ${code} ✓`,
-    });
-    assert.deepEqual(
-      decodeLegacyReply(encodeLegacyError(code, `why "${code}"\n`)),
-      { kind: "error", code, message: `why "${code}"\n` },
-    );
-  }
-});
-
-Deno.test("long error messages are cut at a character boundary", () => {
-  const message = "é".repeat(600) + "x"; // 1201 UTF-8 bytes
-  const decoded = decodeReply(encodeError("INTERNAL", message));
-  assert.equal(decoded.kind, "error");
-  if (decoded.kind !== "error") return;
-  assert.equal(decoded.message, "é".repeat(512));
-  const legacy = decodeLegacyReply(encodeLegacyError("INTERNAL", message));
-  assert.equal(legacy.kind, "error");
-  if (legacy.kind !== "error") return;
-  assert.equal(legacy.message, "é".repeat(512));
-  assert.equal(utf8.encode(legacy.message).length, MAX_ERROR_MESSAGE_BYTES);
-});
-
-Deno.test("error codes a client does not know decode as UNKNOWN", () => {
-  const parts = encodeError("BUSY", "later");
-  parts[0][6] = 200;
-  assert.deepEqual(decodeReply(parts), {
-    kind: "error",
-    code: "UNKNOWN",
-    message: "later",
-  });
-  const legacy = [
-    utf8.encode('{"error": "x", "code": "NEW_CODE"}'),
-    new Uint8Array(0),
-  ];
-  assert.deepEqual(decodeLegacyReply(legacy), {
-    kind: "error",
-    code: "UNKNOWN",
-    message: "x",
-  });
-});
-
-// ------------------------------------------------------------ legacy
-
-Deno.test("legacy requests: exact pyzmq send_json bytes decode", () => {
-  // json.dumps(dict(dtype=str(a.dtype), shape=a.shape)) as pyzmq 24 sends it,
-  // printed by /usr/bin/python3 for a (3, 4, 3) and a (3, 4) uint8 array.
-  const bgr = gradient(36);
-  const colour = decodeRequest([
-    utf8.encode('{"dtype": "uint8", "shape": [3, 4, 3]}'),
-    bgr,
-  ]);
-  assert.deepEqual(colour, {
-    kind: "legacy",
-    width: 4,
-    height: 3,
-    channels: 3,
-    pixels: bgr,
-  });
-  const grey = decodeRequest([
-    utf8.encode('{"dtype": "uint8", "shape": [3, 4]}'),
-    gradient(12),
-  ]);
-  assert.equal(grey.kind, "legacy");
-  assert.equal(grey.kind === "legacy" && grey.channels, 1);
-  const grey1 = decodeRequest([
-    utf8.encode('{"shape":[3,4,1],"dtype":"uint8","extra":true}'),
-    gradient(12),
-  ]);
-  assert.equal(grey1.kind === "legacy" && grey1.channels, 1);
-});
-
-Deno.test("encodeLegacyRequest writes what pyzmq writes", () => {
-  const parts = encodeLegacyRequest(gradient(36), { width: 4, height: 3 });
-  assert.equal(
-    new TextDecoder().decode(parts[0]),
-    '{"dtype": "uint8", "shape": [3, 4, 3]}',
-  );
-  const grey = encodeLegacyRequest(gradient(12), {
-    width: 4,
-    height: 3,
-    channels: 1,
-  });
-  assert.equal(
-    new TextDecoder().decode(grey[0]),
-    '{"dtype": "uint8", "shape": [3, 4]}',
-  );
-  assert.deepEqual(decodeRequest(grey), {
-    kind: "legacy",
-    width: 4,
-    height: 3,
-    channels: 1,
-    pixels: gradient(12),
-  });
-});
-
-Deno.test("legacy replies round-trip", () => {
-  const parts = encodeLegacyReply(gradient(60), { width: 5, height: 4 });
-  assert.equal(
-    new TextDecoder().decode(parts[0]),
-    '{"dtype": "uint8", "shape": [4, 5, 3]}',
-  );
-  assert.deepEqual(decodeLegacyReply(parts), {
-    kind: "legacy-reply",
-    width: 5,
-    height: 4,
-    channels: 3,
-    pixels: gradient(60),
-  });
-});
-
-Deno.test("legacy error reply shape: JSON with error and code, then an empty part", () => {
-  const parts = encodeLegacyError("BAD_SIZE", "shape [2, 2, 3] needs 12 bytes");
-  assert.equal(parts.length, 2);
-  assert.deepEqual(JSON.parse(new TextDecoder().decode(parts[0])), {
-    error: "shape [2, 2, 3] needs 12 bytes",
-    code: "BAD_SIZE",
-  });
-  assert.equal(parts[1].length, 0);
 });
 
 // ------------------------------------------------ request validation
@@ -642,87 +444,6 @@ Deno.test("request validation: jpeg pixels", () => {
   assert.equal(ok.kind === "frame" && ok.format, "jpeg");
 });
 
-// ------------------------------------------------- legacy validation
-
-Deno.test("legacy validation: size cap, UTF-8, JSON, parts", () => {
-  const pixels = gradient(12);
-  const good = utf8.encode('{"dtype": "uint8", "shape": [2, 2, 3]}');
-  const padded = utf8.encode(
-    `{"dtype": "uint8", "shape": [2, 2, 3], "pad": "${"x".repeat(2000)}"}`,
-  );
-  assertCode(() => decodeRequest([padded, pixels]), "TOO_LARGE", true);
-  assert.equal(
-    decodeRequest([padded, pixels], { maxJsonBytes: 4096 }).kind,
-    "legacy",
-  );
-  assertCode(
-    () => decodeRequest([new Uint8Array([0x7b, 0xff, 0x7d]), pixels]),
-    "BAD_JSON",
-    true,
-  );
-  for (const text of ["{", '{"dtype": }', "{} []", '{"a":1}x']) {
-    assertCode(
-      () => decodeRequest([utf8.encode(text), pixels]),
-      "BAD_JSON",
-      true,
-    );
-  }
-  assertCode(() => decodeRequest([good]), "BAD_PARTS", true);
-  assertCode(() => decodeRequest([good, pixels, pixels]), "BAD_PARTS", true);
-  assert.equal(decodeRequest([good, pixels]).kind, "legacy");
-});
-
-Deno.test("legacy validation: dtype and shape types", () => {
-  const pixels = gradient(12);
-  const bad: [string, ErrorCode][] = [
-    ['{"shape": [2, 2, 3]}', "BAD_HEADER"],
-    ['{"dtype": 8, "shape": [2, 2, 3]}', "BAD_HEADER"],
-    ['{"dtype": ["uint8"], "shape": [2, 2, 3]}', "BAD_HEADER"],
-    ['{"dtype": "float32", "shape": [2, 2, 3]}', "BAD_FORMAT"],
-    ['{"dtype": "uint16", "shape": [2, 2, 3]}', "BAD_FORMAT"],
-    ['{"dtype": "uint8"}', "BAD_HEADER"],
-    ['{"dtype": "uint8", "shape": "2,2,3"}', "BAD_HEADER"],
-    ['{"dtype": "uint8", "shape": {"0": 2}}', "BAD_HEADER"],
-    ['{"dtype": "uint8", "shape": [12]}', "BAD_HEADER"],
-    ['{"dtype": "uint8", "shape": [1, 2, 2, 3]}', "BAD_HEADER"],
-    ['{"dtype": "uint8", "shape": ["2", 2, 3]}', "BAD_HEADER"],
-    ['{"dtype": "uint8", "shape": [2, 2.5, 3]}', "BAD_HEADER"],
-    ['{"dtype": "uint8", "shape": [2, null, 3]}', "BAD_HEADER"],
-    ['{"dtype": "uint8", "shape": [2, 1e400, 3]}', "BAD_HEADER"],
-    ['{"dtype": "uint8", "shape": [2, true, 3]}', "BAD_HEADER"],
-    ['{"__proto__": {"dtype": "uint8", "shape": [2, 2, 3]}}', "BAD_HEADER"],
-    ['{"dtype": "uint8", "shape": [2, 2, 4]}', "BAD_FORMAT"],
-    ['{"dtype": "uint8", "shape": [2, 2, 2]}', "BAD_FORMAT"],
-    ['{"dtype": "uint8", "shape": [2, 2, 0]}', "BAD_FORMAT"],
-    ['{"dtype": "uint8", "shape": [0, 2, 3]}', "BAD_DIMENSIONS"],
-    ['{"dtype": "uint8", "shape": [2, -2, 3]}', "BAD_DIMENSIONS"],
-    ['{"dtype": "uint8", "shape": [4097, 2, 3]}', "BAD_DIMENSIONS"],
-    ['{"dtype": "uint8", "shape": [2, 1e20, 3]}', "BAD_DIMENSIONS"],
-    ['{"dtype": "uint8", "shape": [4096, 4096, 3]}', "TOO_LARGE"],
-  ];
-  for (const [text, code] of bad) {
-    assertCode(
-      () =>
-        decodeRequest([utf8.encode(text), pixels], {
-          maxPixels: 4096 * 4095,
-        }),
-      code,
-      true,
-    );
-  }
-});
-
-Deno.test("legacy validation: byte count must equal the shape product", () => {
-  const header = utf8.encode('{"dtype": "uint8", "shape": [2, 2, 3]}');
-  for (const count of [0, 4, 11, 13, 24]) {
-    assertCode(
-      () => decodeRequest([header, gradient(count)]),
-      "BAD_SIZE",
-      true,
-    );
-  }
-});
-
 // ----------------------------------------------- encoder validation
 
 Deno.test("encodeRequest rejects fields that would not fit or are wrong", () => {
@@ -789,30 +510,6 @@ Deno.test("encodeReply rejects fields that would not fit or are wrong", () => {
   const label256 = "é".repeat(128);
   const reply = { ...sampleReply, faces: [{ ...face, label: label256 }] };
   assert.deepEqual(decodeReply(encodeReply(reply)), reply);
-});
-
-Deno.test("legacy encoders reject shapes that disagree with the bytes", () => {
-  assertCode(
-    () =>
-      encodeLegacyRequest(gradient(12), {
-        width: 2,
-        height: 2,
-        channels: 4 as never,
-      }),
-    "BAD_FORMAT",
-    true,
-  );
-  assertCode(
-    () => encodeLegacyReply(gradient(11), { width: 2, height: 2 }),
-    "BAD_SIZE",
-    true,
-  );
-  assertCode(
-    () => encodeLegacyReply(gradient(12), { width: 2.5, height: 2 }),
-    "BAD_HEADER",
-  );
-  assertCode(() => encodeError("NOPE" as never, "x"), "BAD_HEADER");
-  assertCode(() => encodeLegacyError("NOPE" as never, "x"), "BAD_HEADER");
 });
 
 // ------------------------------------------------ reply validation
@@ -983,142 +680,4 @@ Deno.test("error reply validation", () => {
   );
   assertCode(() => decodeReply(edit((h) => h[12] = 0xc3)), "BAD_HEADER");
   assertCode(() => decodeReply(edit((h) => h[4] = 2)), "BAD_VERSION");
-});
-
-Deno.test("legacy reply validation", () => {
-  const good = encodeLegacyReply(gradient(12), { width: 2, height: 2 });
-  assertCode(() => decodeLegacyReply([]), "BAD_PARTS");
-  assertCode(
-    () => decodeLegacyReply(encodeReply(sampleReply)),
-    "BAD_MAGIC",
-    true,
-  );
-  assertCode(() => decodeLegacyReply([good[0]]), "BAD_PARTS", true);
-  assertCode(
-    () => decodeLegacyReply([good[0], gradient(13)]),
-    "BAD_SIZE",
-    true,
-  );
-  assertCode(
-    () => decodeLegacyReply([utf8.encode("{oops"), gradient(12)]),
-    "BAD_JSON",
-    true,
-  );
-  const error = (text: string, tail: Uint8Array = new Uint8Array(0)) => [
-    utf8.encode(text),
-    tail,
-  ];
-  assertCode(
-    () => decodeLegacyReply(error('{"error": 1, "code": "BUSY"}')),
-    "BAD_HEADER",
-    true,
-  );
-  assertCode(
-    () => decodeLegacyReply(error('{"error": "x"}')),
-    "BAD_HEADER",
-    true,
-  );
-  assertCode(
-    () =>
-      decodeLegacyReply(error('{"error": "x", "code": "BUSY"}', gradient(2))),
-    "BAD_SIZE",
-    true,
-  );
-  assertCode(
-    () => decodeLegacyReply(error('{"dtype": "uint8", "shape": [2, 2, 5]}')),
-    "BAD_FORMAT",
-    true,
-  );
-});
-
-// ----------------------------------------------------------- jpegSize
-
-Deno.test("jpegSize agrees with jpeg-js on real JPEGs", () => {
-  for (const [width, height] of [[1, 1], [16, 8], [92, 112], [301, 7]]) {
-    const bytes = makeJpeg(width, height);
-    const decoded = jpeg.decode(bytes, { useTArray: true });
-    assert.deepEqual(jpegSize(bytes), {
-      width: decoded.width,
-      height: decoded.height,
-    });
-    assert.deepEqual(jpegSize(bytes), { width, height });
-  }
-});
-
-Deno.test("jpegSize skips fill bytes and DHT, reads progressive SOF2", () => {
-  const bytes = fromHex(
-    "ffd8 ffff" + // SOI, then a fill byte before the next marker
-      "ffc4 0004 0000" + // DHT (C4 is not a SOF), 2 payload bytes
-      "ffc2 000b 08 0070 005c 01 01 11 00", // SOF2 112 x 92, 1 component
-  );
-  assert.deepEqual(jpegSize(bytes), { width: 92, height: 112 });
-});
-
-Deno.test("jpegSize rejects what is not a JPEG", () => {
-  const bad = [
-    "",
-    "ffd8",
-    "ffd9 0000",
-    "ffd8 00",
-    "ffd8 ffe0 0010", // APP0 running past the end
-    "ffd8 ffe0 0001 0000", // segment length < 2
-    "ffd8 1234 5678", // no marker
-    "ffd8 ffda 0008 0000 0000", // scan before any frame header
-    "ffd8 ffd9 0000", // end before any frame header
-    "ffd8 ffc0 0011 08 0070", // truncated SOF
-    "ffd8 ffc0 0006 08 0000 005c", // SOF shorter than 8
-    "ffd8 ffc0 000b 08 0000 005c 01 01 11 00", // height 0
-    "ffd8 ffc0 000b 08 0070 0000 01 01 11 00", // width 0
-  ];
-  for (const text of bad) {
-    assertCode(() => jpegSize(fromHex(text)), "CORRUPT_JPEG");
-  }
-});
-
-// -------------------------------------------------------- errorReplyFor
-
-Deno.test("errorReplyFor answers in the dialect of the failed request", () => {
-  const legacyFailure = (() => {
-    try {
-      decodeRequest([
-        utf8.encode('{"dtype": "uint8", "shape": [2, 2, 3]}'),
-        gradient(5),
-      ]);
-    } catch (error) {
-      return error;
-    }
-  })();
-  const legacyParts = errorReplyFor(legacyFailure);
-  const legacy = decodeLegacyReply(legacyParts);
-  assert.equal(legacy.kind, "error");
-  assert.equal(legacy.kind === "error" && legacy.code, "BAD_SIZE");
-
-  const binary = decodeReply(
-    errorReplyFor(new ProtocolError("BAD_MAGIC", "no magic")),
-  );
-  assert.deepEqual(binary, {
-    kind: "error",
-    code: "BAD_MAGIC",
-    message: "no magic",
-  });
-
-  const internal = decodeReply(
-    errorReplyFor(new TypeError("secret stack detail")),
-  );
-  assert.deepEqual(internal, {
-    kind: "error",
-    code: "INTERNAL",
-    message: "internal server error",
-  });
-  const internalLegacy = decodeLegacyReply(
-    errorReplyFor(new Error("boom"), { legacy: true }),
-  );
-  assert.equal(
-    internalLegacy.kind === "error" && internalLegacy.code,
-    "INTERNAL",
-  );
-  assert.equal(
-    decodeReply(errorReplyFor(legacyFailure, { legacy: false })).kind,
-    "error",
-  );
 });
