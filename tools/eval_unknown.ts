@@ -17,7 +17,7 @@
 
 import { parseArgs } from "node:util";
 import { FaceDetector, SERVER_DETECT_OPTIONS } from "../lib/face/detector.ts";
-import { prepareFace, resizeGrey } from "../lib/face/face_prep.ts";
+import { resizeGrey } from "../lib/face/face_prep.ts";
 import type { Image } from "../lib/images/image.ts";
 import { readImage } from "../lib/images/image_io.ts";
 import { DEFAULT_AMBIGUITY, nameFaces } from "../lib/face/naming.ts";
@@ -112,11 +112,12 @@ for (let p = 1; p <= 40; p++) {
       missed++;
       continue;
     }
-    const [face] = nameFaces(canvas, [box], { recognizer, prep, ambiguity });
+    const [face] = nameFaces(canvas, [box], { recognizer, ambiguity });
     if (isKnown) {
       knownTotal++;
       knownDistances.push(face.distance);
-      const nearest = recognizer.nearest(prepareFace(canvas, box, prep));
+      const nearest = recognizer.nearestTwo(recognizer.describe(canvas, box))
+        .best;
       if (recognizer.labelNames.get(nearest.label) === `s${p}`) nearestRight++;
       if (face.label === `s${p}`) knownRight++;
       else if (face.label === "unknown") knownUnknown++;
@@ -166,10 +167,7 @@ console.log(
     pct(nearestRight, knownTotal)
   } of known test faces`,
 );
-const { unknown: looStrangers } = leaveOneOutDistances(
-  recognizer.histograms,
-  recognizer.labels,
-);
+const { unknown: looStrangers } = leaveOneOutDistances(recognizer);
 for (const far of [0.01, 0.02, 0.05, 0.1]) {
   const t = percentile(looStrangers, far * 100);
   const named = knownDistances.filter((d) => d < t).length;

@@ -1,7 +1,8 @@
 /**
  * Chooses the "unknown" distance threshold from the training set itself.
  *
- * Leave-one-out on the training histograms gives two samples of distances:
+ * Leave-one-out on the training descriptors, with the recogniser's own
+ * distance, gives two samples of distances:
  * - known: each face's nearest distance to the other faces of the same person
  *   (what a new photo of a known person looks like);
  * - unknown: each face's nearest distance to the faces of everybody else (what
@@ -18,7 +19,7 @@
  * @module
  */
 
-import { chiSquareAlt } from "./lbph.ts";
+import type { Recognizer } from "./recognizer.ts";
 
 /** How much wider than the training-set split the threshold is set (see above). */
 export const CALIBRATION_MARGIN = 1.15;
@@ -40,19 +41,25 @@ export interface Calibration {
 }
 
 /**
- * Leave-one-out nearest distances: `known[i]` to the same person's other
- * faces, `unknown[i]` to all other people's faces (NaN where undefined).
+ * Leave-one-out nearest distances between the recogniser's training faces:
+ * `known` to the same person's other faces, `unknown` to all other
+ * people's faces (a face with no such other face gives no sample).
  */
 export function leaveOneOutDistances(
-  histograms: readonly Float32Array[],
-  labels: readonly number[],
+  recognizer: Recognizer,
 ): { known: number[]; unknown: number[] } {
-  const n = histograms.length;
+  const { descriptors, labels } = recognizer.pack();
+  const size = recognizer.descriptorSize;
+  const n = labels.length;
+  const rows: Float32Array[] = [];
+  for (let i = 0; i < n; i++) {
+    rows.push(descriptors.subarray(i * size, (i + 1) * size));
+  }
   const known: number[] = new Array(n).fill(Infinity);
   const unknown: number[] = new Array(n).fill(Infinity);
   for (let i = 0; i < n; i++) {
     for (let j = i + 1; j < n; j++) {
-      const d = chiSquareAlt(histograms[i], histograms[j]);
+      const d = recognizer.distance(rows[i], rows[j]);
       if (labels[i] === labels[j]) {
         if (d < known[i]) known[i] = d;
         if (d < known[j]) known[j] = d;
@@ -74,11 +81,10 @@ export function leaveOneOutDistances(
  * with 2 faces): the caller then keeps a fixed default.
  */
 export function calibrateThreshold(
-  histograms: readonly Float32Array[],
-  labels: readonly number[],
+  recognizer: Recognizer,
   options: { margin?: number } = {},
 ): Calibration {
-  const { known, unknown } = leaveOneOutDistances(histograms, labels);
+  const { known, unknown } = leaveOneOutDistances(recognizer);
   if (known.length === 0 || unknown.length === 0) {
     throw new Error(
       "calibration needs at least 2 people and one person with 2 or more faces",

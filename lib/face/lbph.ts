@@ -10,12 +10,26 @@
  * - {@linkcode chiSquareAlt}: `compareHist(..., HISTCMP_CHISQR_ALT)`;
  * - {@linkcode LbphRecognizer}: 1-nearest-neighbour prediction with OpenCV's
  *   threshold rule (label -1 and distance `Number.MAX_VALUE` when no training
- *   face is nearer than the threshold).
+ *   face is nearer than the threshold), and facezmq's
+ *   {@linkcode Recognizer}: a face at a box of a frame is prepared by
+ *   lib/face/face_prep.ts (crop, resize, equalise) before its histogram.
  *
  * @module
  */
 
-import type { Image } from "../images/image.ts";
+import { type Box, type Image, toGrey } from "../images/image.ts";
+import {
+  DEFAULT_FACE_PREP,
+  type FacePrepOptions,
+  prepareFace,
+} from "./face_prep.ts";
+import type {
+  DescribeOptions,
+  Nearest,
+  PackedRecognizer,
+  Recognizer,
+  RecognizerOptions,
+} from "./recognizer.ts";
 
 /** `std::numeric_limits<float>::epsilon()`. */
 const FLT_EPSILON = 1.1920928955078125e-7;
@@ -39,6 +53,12 @@ export interface LbphOptions {
    * OpenCV's `DBL_MAX`, that is no threshold).
    */
   threshold?: number;
+  /**
+   * How {@linkcode LbphRecognizer.describe} prepares the face at a box
+   * (default {@linkcode DEFAULT_FACE_PREP}). Not part of OpenCV's model
+   * file: a loaded model prepares faces the default way.
+   */
+  prep?: FacePrepOptions;
 }
 
 /** The answer for one face. */
@@ -308,9 +328,15 @@ export function chiSquareAlt(
 /**
  * The LBPH face recogniser. Train it with grey faces (all the same size is
  * not required, but the same size as the faces to predict is what makes
- * sense), then `predict` gives the label of the nearest training face.
+ * sense), then `predict` gives the label of the nearest training face. As a
+ * {@linkcode Recognizer} it describes the face at a box of a frame, prepared
+ * as `prep` says.
  */
-export class LbphRecognizer {
+export class LbphRecognizer implements Recognizer {
+  /** Always `lbph`. */
+  readonly kind = "lbph" as const;
+  /** LBPH works on grey pixels. */
+  readonly channels = 1 as const;
   /** LBP circle radius. */
   readonly radius: number;
   /** LBP sample points. */
@@ -319,6 +345,8 @@ export class LbphRecognizer {
   readonly gridX: number;
   /** Grid cells down. */
   readonly gridY: number;
+  /** How {@linkcode LbphRecognizer.describe} prepares a face. */
+  readonly prep: Readonly<Required<FacePrepOptions>>;
   /** Distances at or above this give label -1. */
   threshold: number;
   /** The label of each training histogram, in training order. */
@@ -350,6 +378,33 @@ export class LbphRecognizer {
     }
     this.threshold = threshold;
     this.histogramSize = this.gridX * this.gridY * 2 ** this.neighbors;
+    const prep = options.prep ?? {};
+    this.prep = checkPrep({
+      size: prep.size ?? DEFAULT_FACE_PREP.size,
+      margin: prep.margin ?? DEFAULT_FACE_PREP.margin,
+      equalize: prep.equalize ?? DEFAULT_FACE_PREP.equalize,
+    });
+  }
+
+  /** Floats per descriptor: {@linkcode LbphRecognizer.histogramSize}. */
+  get descriptorSize(): number {
+    return this.histogramSize;
+  }
+
+  /**
+   * The parameters as {@linkcode PackedRecognizer.params} holds them
+   * ({@linkcode createLbphRecognizer} reads them back).
+   */
+  get params(): Record<string, number> {
+    return {
+      radius: this.radius,
+      neighbors: this.neighbors,
+      gridX: this.gridX,
+      gridY: this.gridY,
+      faceSize: this.prep.size,
+      faceMargin: this.prep.margin,
+      equalize: this.prep.equalize ? 1 : 0,
+    };
   }
 
   /** Number of training histograms. */
@@ -368,6 +423,49 @@ export class LbphRecognizer {
       out.push(this.#store.subarray(i * n, (i + 1) * n));
     }
     return out;
+  }
+
+  /**
+   * The histogram of the face at `box`: cropped, resized and equalised as
+   * `prep` says, or in `whole` mode the whole frame as given. An RGB frame
+   * is made grey first (OpenCV's weights).
+   */
+  describe(
+    frame: Image,
+    box: Box,
+    options: DescribeOptions = {},
+  ): Float32Array {
+    const grey = toGrey(frame);
+    return this.histogram(
+      options.whole ? grey : prepareFace(grey, box, this.prep),
+    );
+  }
+
+  /** {@linkcode chiSquareAlt}, OpenCV's distance between two histograms. */
+  distance(a: Float32Array, b: Float32Array): number {
+    if (a.length !== b.length) {
+      throw new Error(
+        `LBPH: histograms of different sizes (${a.length} and ${b.length} bins)`,
+      );
+    }
+    return chiSquareAlt(a, b);
+  }
+
+  /** {@linkcode LbphRecognizer.addHistograms}, the {@linkcode Recognizer} way. */
+  add(descriptors: readonly Float32Array[], labels: readonly number[]): void {
+    this.addHistograms(descriptors, labels);
+  }
+
+  /** Parameters, threshold, histograms, labels and names in one object. */
+  pack(): PackedRecognizer {
+    return {
+      kind: this.kind,
+      params: this.params,
+      threshold: this.threshold,
+      descriptors: this.#store.slice(0, this.#count * this.histogramSize),
+      labels: [...this.labels],
+      names: [...this.labelNames],
+    };
   }
 
   /** The spatial LBP histogram of one grey face with this recogniser's parameters. */
@@ -402,7 +500,10 @@ export class LbphRecognizer {
    * Adds precomputed histograms (as stored in a model file) with their
    * labels. Each must have `histogramSize` values.
    */
-  addHistograms(histograms: Float32Array[], labels: number[]): void {
+  addHistograms(
+    histograms: readonly Float32Array[],
+    labels: readonly number[],
+  ): void {
     if (histograms.length !== labels.length) {
       throw new Error(
         `LBPH: ${histograms.length} histograms but ${labels.length} labels`,
@@ -478,9 +579,7 @@ export class LbphRecognizer {
    * there is only one label). How much closer the best is than the runner-up
    * tells a clear match from an ambiguous one.
    */
-  nearestTwo(
-    query: Float32Array,
-  ): { best: Prediction; runnerUp: Prediction | null } {
+  nearestTwo(query: Float32Array): Nearest {
     if (this.#count === 0) {
       throw new Error(
         "LBPH: the recogniser has no training data; train it or load a model first",
@@ -625,4 +724,77 @@ function checkLabel(label: number, index: number): void {
       `LBPH: label ${index} must be a 32-bit integer, got ${label}`,
     );
   }
+}
+
+function checkPrep(
+  prep: Required<FacePrepOptions>,
+): Readonly<Required<FacePrepOptions>> {
+  checkInteger("face size", prep.size, 0, 100000);
+  if (!Number.isFinite(prep.margin) || prep.margin < 0) {
+    throw new Error(
+      `LBPH: face margin must be a number 0 or more, got ${prep.margin}`,
+    );
+  }
+  if (typeof prep.equalize !== "boolean") {
+    throw new Error(`LBPH: equalize must be true or false`);
+  }
+  return Object.freeze({ ...prep });
+}
+
+/** The names of {@linkcode LbphRecognizer.params}. */
+const PARAM_NAMES = [
+  "radius",
+  "neighbors",
+  "gridX",
+  "gridY",
+  "faceSize",
+  "faceMargin",
+  "equalize",
+] as const;
+
+/**
+ * Makes an empty LBPH recogniser from packed parameters
+ * ({@linkcode LbphRecognizer.params}; missing ones take the defaults): the
+ * `lbph` entry of lib/face/recognizers.ts.
+ *
+ * @throws {Error} for a parameter LBPH does not have, or a bad value.
+ */
+export function createLbphRecognizer(
+  options: RecognizerOptions = {},
+): LbphRecognizer {
+  const params = options.params ?? {};
+  for (const [name, value] of Object.entries(params)) {
+    if (!(PARAM_NAMES as readonly string[]).includes(name)) {
+      throw new Error(
+        `LBPH: unknown parameter "${name}" (LBPH has ${
+          PARAM_NAMES.join(", ")
+        })`,
+      );
+    }
+    if (typeof value !== "number") {
+      throw new Error(`LBPH: parameter ${name} must be a number`);
+    }
+  }
+  if (
+    params.equalize !== undefined && params.equalize !== 0 &&
+    params.equalize !== 1
+  ) {
+    throw new Error(
+      `LBPH: parameter equalize must be 0 or 1, got ${params.equalize}`,
+    );
+  }
+  return new LbphRecognizer({
+    radius: params.radius,
+    neighbors: params.neighbors,
+    gridX: params.gridX,
+    gridY: params.gridY,
+    threshold: options.threshold,
+    prep: {
+      size: params.faceSize,
+      margin: params.faceMargin,
+      equalize: params.equalize === undefined
+        ? undefined
+        : params.equalize === 1,
+    },
+  });
 }

@@ -7,8 +7,8 @@
  */
 
 import type { FaceDetector } from "./detector.ts";
-import type { LbphRecognizer } from "./lbph.ts";
 import { loadModel } from "./model_file.ts";
+import type { Recognizer, RecognizerKind } from "./recognizer.ts";
 import { type FaceMode, summaryLine, trainFromFolder } from "./training.ts";
 
 /** Options for {@linkcode obtainModel}. */
@@ -19,6 +19,11 @@ export interface ModelSourceOptions {
   train?: string;
   /** How training images become faces. Default `detect`. */
   faces?: FaceMode;
+  /**
+   * Which recogniser to train. Default `lbph`. A model file says its own
+   * kind, and that is what is loaded.
+   */
+  recognizer?: RecognizerKind;
   /** Overrides the unknown threshold. */
   threshold?: number;
   /** Needed to train in `detect` mode. */
@@ -30,9 +35,9 @@ export interface ModelSourceOptions {
 /** Loads or trains the recogniser as the options say, logging progress. */
 export async function obtainModel(
   options: ModelSourceOptions,
-): Promise<LbphRecognizer> {
+): Promise<Recognizer> {
   const log = options.log ?? ((line: string) => console.error(line));
-  let recognizer: LbphRecognizer;
+  let recognizer: Recognizer;
   if (options.model !== undefined) {
     recognizer = await loadModel(options.model);
     log(
@@ -40,9 +45,15 @@ export async function obtainModel(
     );
   } else {
     const dir = options.train ?? "train";
-    log(`training from ${dir} (${options.faces ?? "detect"} faces)...`);
+    const kind = options.recognizer ?? "lbph";
+    log(
+      `training from ${dir} (${options.faces ?? "detect"} faces${
+        kind === "lbph" ? "" : `, ${kind}`
+      })...`,
+    );
     const result = await trainFromFolder(dir, {
       faces: options.faces,
+      recognizer: options.recognizer,
       detector: options.detector,
       threshold: options.threshold,
       onWarning: log,

@@ -1,15 +1,16 @@
 /**
- * Names the faces in a grey picture: detect, prepare each face the way
- * training did, and ask the recogniser. Faces farther than the recogniser's
- * threshold from every training face are `unknown`.
+ * Names the faces in a picture: detect, let the recogniser describe each
+ * face as its training did, and find the nearest people. Faces farther than
+ * the recogniser's threshold from every training face, or no clearer a
+ * match than somebody else, are `unknown`.
  *
  * @module
  */
 
 import type { DetectOptions, FaceDetector } from "./detector.ts";
-import { type FacePrepOptions, prepareFace } from "./face_prep.ts";
+import type { Face } from "./face.ts";
 import { type Box, type Image, toGrey } from "../images/image.ts";
-import type { LbphRecognizer } from "./lbph.ts";
+import type { Recognizer } from "./recognizer.ts";
 
 /** The name given to faces that match nobody in the training set. */
 export const UNKNOWN = "unknown";
@@ -22,20 +23,10 @@ export const UNKNOWN = "unknown";
  */
 export const DEFAULT_AMBIGUITY = 0.93;
 
-/** A named face. */
-export interface NamedFace extends Box {
-  /** A person's name or `unknown`. */
-  label: string;
-  /** Distance to the nearest training face (lower is closer). */
-  distance: number;
-}
-
 /** Options for {@linkcode nameFaces}. */
 export interface NameFacesOptions {
-  /** The trained recogniser. */
-  recognizer: LbphRecognizer;
-  /** How faces are prepared; must match how the model was trained. */
-  prep?: FacePrepOptions;
+  /** The trained recogniser (it prepares faces as it was trained to). */
+  recognizer: Recognizer;
   /** `whole`: the face is the whole picture, used as given (no preparation). */
   whole?: boolean;
   /**
@@ -46,26 +37,31 @@ export interface NameFacesOptions {
 }
 
 /** The name for a recogniser label, `unknown` for -1 or an unnamed label. */
-export function labelName(recognizer: LbphRecognizer, label: number): string {
+export function labelName(
+  recognizer: Pick<Recognizer, "labelNames">,
+  label: number,
+): string {
   if (label < 0) return UNKNOWN;
   return recognizer.labelNames.get(label) ?? String(label);
 }
 
 /**
- * Names the faces at `boxes` in a grey picture. Each face gets its nearest
- * training face's distance, whether or not it is within the threshold.
+ * Names the faces at `boxes` in a grey or RGB picture (RGB is better for a
+ * recogniser whose `channels` is 3). Each face gets its nearest training
+ * face's distance, whether or not it is within the threshold.
  */
 export function nameFaces(
-  grey: Image,
+  image: Image,
   boxes: readonly Box[],
   options: NameFacesOptions,
-): NamedFace[] {
+): Face[] {
   const recognizer = options.recognizer;
-  const faces: NamedFace[] = [];
+  // Once per picture, not once per face inside describe().
+  const frame = recognizer.channels === 1 ? toGrey(image) : image;
+  const faces: Face[] = [];
   for (const box of boxes) {
-    const patch = options.whole ? grey : prepareFace(grey, box, options.prep);
     const { best: nearest, runnerUp } = recognizer.nearestTwo(
-      recognizer.histogram(patch),
+      recognizer.describe(frame, box, { whole: options.whole }),
     );
     const clear = runnerUp === null ||
       nearest.distance <=
@@ -95,18 +91,19 @@ export interface RecogniseOptions extends NameFacesOptions {
 export function recognise(
   image: Image,
   options: RecogniseOptions,
-): NamedFace[] {
+): Face[] {
   const grey = toGrey(image);
+  const frame = options.recognizer.channels === 1 ? grey : image;
   if (options.whole) {
     return nameFaces(
-      grey,
+      frame,
       [{ x: 0, y: 0, w: grey.width, h: grey.height }],
       options,
     );
   }
   if (!options.detector) throw new Error("recognise needs a face detector");
   return nameFaces(
-    grey,
+    frame,
     options.detector.detect(grey, options.detect),
     options,
   );

@@ -8,6 +8,9 @@
  * rules, training from folders, calibration, model files, packing for worker
  * threads) is written once against this interface.
  *
+ * A recogniser is made by kind in lib/face/recognizers.ts; each kind's module
+ * exports a {@linkcode RecognizerFactory}.
+ *
  * @module
  */
 
@@ -43,7 +46,11 @@ export interface Nearest {
 export interface PackedRecognizer {
   /** Which recogniser this is. */
   kind: RecognizerKind;
-  /** The recogniser's own parameters (LBPH: radius, neighbors, grid). */
+  /**
+   * The recogniser's own parameters, everything needed to make an empty one
+   * that describes faces the same way (LBPH: radius, neighbors, grid, face
+   * preparation).
+   */
   params: Record<string, number>;
   /** Distances at or above this are `unknown`. */
   threshold: number;
@@ -55,12 +62,46 @@ export interface PackedRecognizer {
   names: [number, string][];
 }
 
+/** Options of a {@linkcode RecognizerFactory}. */
+export interface RecognizerOptions {
+  /**
+   * Parameters as {@linkcode PackedRecognizer.params} holds them; missing
+   * ones take the recogniser's defaults, unknown ones are refused.
+   */
+  params?: Readonly<Record<string, number>>;
+  /** Distances at or above this are `unknown` (default: the recogniser's). */
+  threshold?: number;
+}
+
+/**
+ * Makes an empty recogniser of one kind: what a kind's module exports
+ * (asynchronous when it loads a network first).
+ */
+export type RecognizerFactory = (
+  options?: RecognizerOptions,
+) => Recognizer | Promise<Recognizer>;
+
+/** Options of {@linkcode Recognizer.describe}. */
+export interface DescribeOptions {
+  /**
+   * The frame is one face, used as given (pre-cropped training sets such as
+   * ORL): LBPH takes the whole frame without cropping, resizing or
+   * equalising it. Default false.
+   */
+  whole?: boolean;
+}
+
 /** One face recogniser (LBPH, resnet). */
 export interface Recognizer {
   /** Which recogniser this is. */
   readonly kind: RecognizerKind;
   /** Numbers in one descriptor. */
   readonly descriptorSize: number;
+  /**
+   * The pixels {@linkcode Recognizer.describe} works on: 1 grey (LBPH), 3
+   * RGB (resnet). A caller that holds both passes this one; either works.
+   */
+  readonly channels: 1 | 3;
   /** Distances at or above this are `unknown`. */
   threshold: number;
   /** Names by label. */
@@ -73,7 +114,7 @@ export interface Recognizer {
    * The descriptor of the face at `box` in `frame` (grey or RGB). The
    * recogniser crops, aligns and normalises the face as its training did.
    */
-  describe(frame: Image, box: Box): Float32Array;
+  describe(frame: Image, box: Box, options?: DescribeOptions): Float32Array;
   /** Adds training faces by their descriptors (OpenCV's `update`). */
   add(descriptors: readonly Float32Array[], labels: readonly number[]): void;
   /** The nearest training face and the nearest of anybody else. */

@@ -1,11 +1,11 @@
 /**
- * Trains an LBPH recogniser from a folder laid out as
+ * Trains a recogniser (LBPH by default) from a folder laid out as
  * `train/<person>/<images>`: the person's name is the folder's name.
  *
- * In `detect` mode (the default) the largest face of each image is found,
- * cropped and prepared as the server prepares faces; in `whole` mode each
- * image already is a face and is used exactly as given (grey only). Images
- * that cannot be read, or hold no face, are skipped with one warning each.
+ * In `detect` mode (the default) the largest face of each image is found and
+ * described as the server describes faces; in `whole` mode each image
+ * already is a face and is used exactly as given. Images that cannot be
+ * read, or hold no face, are skipped with one warning each.
  *
  * @module
  */
@@ -13,14 +13,12 @@
 import { calibrateThreshold, type Calibration } from "./calibration.ts";
 import type { DetectOptions, FaceDetector } from "./detector.ts";
 import { largestFace } from "./detector.ts";
-import {
-  DEFAULT_FACE_PREP,
-  type FacePrepOptions,
-  prepareFace,
-} from "./face_prep.ts";
-import type { Box, Image } from "../images/image.ts";
+import type { FacePrepOptions } from "./face_prep.ts";
+import { type Box, type Image, toGrey } from "../images/image.ts";
 import { decodeImage } from "../images/image_io.ts";
 import { type LbphOptions, LbphRecognizer } from "./lbph.ts";
+import type { Recognizer, RecognizerKind } from "./recognizer.ts";
+import { createRecognizer } from "./recognizers.ts";
 
 /** How training images are turned into faces. */
 export type FaceMode = "detect" | "whole";
@@ -43,9 +41,11 @@ export interface TrainOptions {
   detector?: FaceDetector;
   /** Detection parameters. Default {@linkcode TRAINING_DETECT_OPTIONS}. */
   detect?: DetectOptions;
-  /** LBPH parameters (OpenCV's defaults otherwise). */
-  lbph?: LbphOptions;
-  /** How detected faces are prepared (detect mode only). */
+  /** Which recogniser to train. Default `lbph`. */
+  recognizer?: RecognizerKind;
+  /** LBPH parameters (OpenCV's defaults otherwise); LBPH only. */
+  lbph?: Omit<LbphOptions, "threshold" | "prep">;
+  /** How LBPH prepares detected faces; kept by the recogniser. */
   prep?: FacePrepOptions;
   /**
    * Unknown threshold. Default: calibrated on the training set; when that is
@@ -61,7 +61,7 @@ export interface TrainOptions {
 /** What training produced. */
 export interface TrainResult {
   /** The trained recogniser (names in `labelNames`). */
-  recognizer: LbphRecognizer;
+  recognizer: Recognizer;
   /** Faces used per person, in label order. */
   facesPerPerson: Map<string, number>;
   /** Files skipped, with the reason. */
@@ -147,8 +147,11 @@ async function listFolder(dir: string): Promise<Deno.DirEntry[]> {
     .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
 
-/** Reads one training image as grey, or returns the reason it cannot be used. */
-async function readTrainingImage(path: string): Promise<Image | string> {
+/** Reads one training image (grey or RGB), or returns why it cannot be used. */
+async function readTrainingImage(
+  path: string,
+  grey: boolean,
+): Promise<Image | string> {
   let info: Deno.FileInfo;
   try {
     info = await Deno.stat(path); // follows links; a loop fails here
@@ -162,7 +165,7 @@ async function readTrainingImage(path: string): Promise<Image | string> {
   }
   try {
     const bytes = await Deno.readFile(path);
-    return decodeImage(bytes, { name: path, grey: true });
+    return decodeImage(bytes, { name: path, grey });
   } catch (error) {
     return (error as Error).message;
   }
@@ -185,14 +188,19 @@ export async function trainFromFolder(
   }
   const warn = options.onWarning ??
     ((message: string) => console.warn(message));
-  const prep = { ...DEFAULT_FACE_PREP, ...options.prep };
+  const kind = options.recognizer ?? "lbph";
+  const recognizer = await createRecognizer(kind, {
+    params: kind === "lbph"
+      ? new LbphRecognizer({ ...options.lbph, prep: options.prep }).params
+      : undefined,
+  });
   const skipped: { file: string; reason: string }[] = [];
   const skip = (file: string, reason: string) => {
     skipped.push({ file, reason });
     warn(`warning: skipping ${file}: ${reason}`);
   };
 
-  const faces: Image[] = [];
+  const descriptors: Float32Array[] = [];
   const labels: number[] = [];
   const names = new Map<number, string>();
   const facesPerPerson = new Map<string, number>();
@@ -225,23 +233,27 @@ export async function trainFromFolder(
         skip(file, "a folder inside a person's folder (only images are read)");
         continue;
       }
-      const grey = await readTrainingImage(file);
-      if (typeof grey === "string") {
-        skip(file, grey);
+      const image = await readTrainingImage(file, recognizer.channels === 1);
+      if (typeof image === "string") {
+        skip(file, image);
         continue;
       }
-      let face: Image;
-      if (mode === "whole") {
-        face = grey;
-      } else {
-        const box = findTrainingFace(grey, options.detector!, options.detect);
-        if (!box) {
-          skip(file, "no face found");
-          continue;
-        }
-        face = prepareFace(grey, box, prep);
+      const whole = { x: 0, y: 0, w: image.width, h: image.height };
+      const box = mode === "whole"
+        ? whole
+        : findTrainingFace(toGrey(image), options.detector!, options.detect);
+      if (!box) {
+        skip(file, "no face found");
+        continue;
       }
-      faces.push(face);
+      try {
+        descriptors.push(
+          recognizer.describe(image, box, { whole: mode === "whole" }),
+        );
+      } catch (error) {
+        skip(file, (error as Error).message);
+        continue;
+      }
       labels.push(label);
       count++;
     }
@@ -254,14 +266,13 @@ export async function trainFromFolder(
     options.onProgress?.(person.name, count);
     nextLabel++;
   }
-  if (faces.length === 0) {
+  if (descriptors.length === 0) {
     throw new Error(
       `no usable faces in ${dir}: put photos in ${dir}/<person name>/ (JPEG, PNG or PGM)`,
     );
   }
 
-  const recognizer = new LbphRecognizer(options.lbph);
-  recognizer.train(faces, labels);
+  recognizer.add(descriptors, labels);
   for (const [label, name] of names) recognizer.labelNames.set(label, name);
 
   let calibration: Calibration | undefined;
@@ -269,10 +280,7 @@ export async function trainFromFolder(
     recognizer.threshold = options.threshold;
   } else {
     try {
-      calibration = calibrateThreshold(
-        recognizer.histograms,
-        recognizer.labels,
-      );
+      calibration = calibrateThreshold(recognizer);
       recognizer.threshold = calibration.threshold;
     } catch {
       // One person or one photo each: nothing to calibrate on; no threshold.

@@ -7,23 +7,8 @@
  */
 
 import type { Image } from "./image.ts";
+import type { Face } from "../face/face.ts";
 import { type CV, openCVSync } from "../face/opencv.ts";
-
-/** A face to draw: its box, the recognised name and the match distance. */
-export interface DrawnFace {
-  /** Left edge. */
-  x: number;
-  /** Top edge. */
-  y: number;
-  /** Width. */
-  w: number;
-  /** Height. */
-  h: number;
-  /** Person's name, or "unknown". */
-  label: string;
-  /** Match distance (lower is closer); drawn with one decimal. */
-  distance: number;
-}
 
 /** RGB colour of boxes around recognised faces. */
 export const KNOWN_COLOUR: readonly [number, number, number] = [0, 255, 0];
@@ -42,7 +27,7 @@ let canvas: CV | undefined;
  *
  * @throws {Error} when OpenCV is not loaded or the image is malformed.
  */
-export function drawFaces(image: Image, faces: DrawnFace[]): void {
+export function drawFaces(image: Image, faces: Face[]): void {
   if (faces.length === 0) return;
   const cv = openCVSync();
   const { width, height, channels } = image;

@@ -1,5 +1,5 @@
 /**
- * Entry point of one recognition worker thread (see lib/worker_pool.ts):
+ * Entry point of one recognition worker thread (see worker_pool.ts):
  * loads OpenCV and the detector, rebuilds the model, connects a REP socket
  * to the server's backend and serves until told to stop.
  *
@@ -12,12 +12,8 @@
 import { FaceDetector } from "../face/detector.ts";
 import { FrameHandler } from "./frame_handler.ts";
 import { serveRequests } from "./serve_loop.ts";
-import {
-  type PackedModel,
-  unpackModel,
-  type WorkerEvent,
-  type WorkerSetup,
-} from "./worker_pool.ts";
+import { unpackRecognizer } from "../face/recognizers.ts";
+import type { WorkerEvent, WorkerSetup } from "./worker_pool.ts";
 import { Context } from "../zmq/zmq.ts";
 
 const abort = new AbortController();
@@ -29,11 +25,10 @@ function post(event: WorkerEvent): void {
 
 async function run(id: number, setup: WorkerSetup): Promise<void> {
   // A bad model fails here, before anything needs closing.
-  const recognizer = unpackModel(setup.model as PackedModel);
+  const recognizer = await unpackRecognizer(setup.model);
   const detector = await FaceDetector.create();
   const handler = new FrameHandler(detector, recognizer, {
     detect: setup.detect,
-    prep: setup.prep,
     ambiguity: setup.ambiguity,
     limits: setup.limits,
   });

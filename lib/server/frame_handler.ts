@@ -7,8 +7,8 @@
  */
 
 import type { DetectOptions, FaceDetector } from "../face/detector.ts";
+import type { Face } from "../face/face.ts";
 import { drawFaces } from "../images/draw.ts";
-import type { FacePrepOptions } from "../face/face_prep.ts";
 import { greyFromBgr, type Image, toGrey } from "../images/image.ts";
 import {
   decodeImage,
@@ -17,28 +17,23 @@ import {
   toBgr,
   toRgb,
 } from "../images/image_io.ts";
-import type { LbphRecognizer } from "../face/lbph.ts";
+import type { Recognizer } from "../face/recognizer.ts";
 import {
-  decodeRequest,
-  encodeLegacyReply,
   encodeReply,
-  errorReplyFor,
   type FrameRequest,
-  type LegacyRequest,
-  type Limits,
-  ProtocolError,
   type ReplyFrame,
   type Timings,
-} from "../protocol/protocol.ts";
-import { type NamedFace, nameFaces } from "../face/naming.ts";
+} from "../protocol/binary.ts";
+import { decodeRequest, errorReplyFor } from "../protocol/dispatch.ts";
+import { type Limits, ProtocolError } from "../protocol/errors.ts";
+import { encodeLegacyReply, type LegacyRequest } from "../protocol/legacy.ts";
+import { nameFaces } from "../face/naming.ts";
 
 /** Options for {@linkcode FrameHandler}. */
 export interface FrameHandlerOptions {
   /** Detection parameters (scale factor, neighbours, sizes, downscale width). */
   detect?: DetectOptions;
-  /** Face preparation; must match how the model was trained. */
-  prep?: FacePrepOptions;
-  /** Best/runner-up distance ratio above which a face is `unknown` (see lib/recognition.ts). */
+  /** Best/runner-up distance ratio above which a face is `unknown` (see lib/face/naming.ts). */
   ambiguity?: number;
   /** Request limits (dimensions, sizes). */
   limits?: Partial<Limits>;
@@ -55,7 +50,7 @@ export interface HandledMessage {
   /** Server timings (ok replies only). */
   timings?: Timings;
   /** The faces found (ok replies only). */
-  faces?: NamedFace[];
+  faces?: Face[];
   /** Why the request was refused (error replies only). */
   error?: string;
 }
@@ -63,13 +58,13 @@ export interface HandledMessage {
 /** Decodes, recognises, draws and encodes; one instance per worker. */
 export class FrameHandler {
   #detector: FaceDetector;
-  #recognizer: LbphRecognizer;
+  #recognizer: Recognizer;
   #options: FrameHandlerOptions;
 
   /** Uses `detector` and `recognizer` for every message. */
   constructor(
     detector: FaceDetector,
-    recognizer: LbphRecognizer,
+    recognizer: Recognizer,
     options: FrameHandlerOptions = {},
   ) {
     this.#detector = detector;
@@ -103,16 +98,25 @@ export class FrameHandler {
     return { reply, ok: false, error: message };
   }
 
-  #findFaces(grey: Image, timings: Timings): NamedFace[] {
+  /** Whether the recogniser wants the colour frame (as well as the grey one). */
+  get #wantsColour(): boolean {
+    return this.#recognizer.channels === 3;
+  }
+
+  /** Detects in `grey`, names in `colour` when there is one. */
+  #findFaces(grey: Image, colour: Image | undefined, timings: Timings): Face[] {
     let t = performance.now();
     const boxes = this.#detector.detect(grey, this.#options.detect);
     timings.detect = performance.now() - t;
     t = performance.now();
-    const faces = nameFaces(grey, boxes, {
-      recognizer: this.#recognizer,
-      prep: this.#options.prep,
-      ambiguity: this.#options.ambiguity,
-    });
+    const faces = nameFaces(
+      this.#wantsColour && colour ? colour : grey,
+      boxes,
+      {
+        recognizer: this.#recognizer,
+        ambiguity: this.#options.ambiguity,
+      },
+    );
     timings.recognise = performance.now() - t;
     return faces;
   }
@@ -121,10 +125,13 @@ export class FrameHandler {
     const timings = zeroTimings();
     let t = performance.now();
     const wantFrame = request.reply === "faces+frame";
-    const { grey, rgb } = decodePixels(request, wantFrame);
+    const { grey, rgb } = decodePixels(request, {
+      rgb: wantFrame || this.#wantsColour,
+      copy: wantFrame,
+    });
     timings.decode = performance.now() - t;
 
-    const faces = this.#findFaces(grey, timings);
+    const faces = this.#findFaces(grey, rgb, timings);
 
     let frame: ReplyFrame | undefined;
     if (wantFrame) {
@@ -169,13 +176,16 @@ export class FrameHandler {
     const grey: Image = channels === 1
       ? { width, height, channels: 1, data: pixels }
       : greyFromBgr(pixels, width, height);
+    // The reply is drawn in RGB; a colour recogniser names faces in it first.
+    const colour = channels === 3 && this.#wantsColour
+      ? fromBgr(pixels, width, height)
+      : undefined;
     timings.decode = performance.now() - t;
-    const faces = this.#findFaces(grey, timings);
+    const faces = this.#findFaces(grey, colour, timings);
     t = performance.now();
     // Draw in RGB, answer in BGR with the shape the client sent.
-    const canvas = channels === 1
-      ? toRgb(grey)
-      : fromBgr(pixels, width, height);
+    const canvas = colour ??
+      (channels === 1 ? toRgb(grey) : fromBgr(pixels, width, height));
     drawFaces(canvas, faces);
     timings.draw = performance.now() - t;
     t = performance.now();
@@ -187,11 +197,16 @@ export class FrameHandler {
   }
 }
 
-/** The grey picture for detection and, when a frame is wanted, an RGB copy to draw on. */
+/**
+ * The grey picture for detection and, when `rgb`, the RGB one (a colour
+ * recogniser names faces in it; a `copy` is drawn on). A grey request has
+ * no RGB picture.
+ */
 function decodePixels(
   request: FrameRequest,
-  wantRgb: boolean,
+  want: { rgb: boolean; copy: boolean },
 ): { grey: Image; rgb?: Image } {
+  const wantRgb = want.rgb;
   const { width, height, pixels } = request;
   switch (request.format) {
     case "grey8":
@@ -200,7 +215,9 @@ function decodePixels(
       const rgb: Image = { width, height, channels: 3, data: pixels };
       return {
         grey: toGrey(rgb),
-        rgb: wantRgb ? { ...rgb, data: pixels.slice() } : undefined,
+        rgb: wantRgb
+          ? (want.copy ? { ...rgb, data: pixels.slice() } : rgb)
+          : undefined,
       };
     }
     case "bgr24":

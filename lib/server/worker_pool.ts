@@ -1,80 +1,15 @@
 /**
  * The server's recognition workers: Deno Workers, each with its own OpenCV,
  * detector and copy of the model, each a REP socket connected to the
- * server's backend DEALER. Also the model's transfer form between threads.
+ * server's backend DEALER. The model travels to them packed
+ * (`recognizer.pack()`, rebuilt by lib/face/recognizers.ts `unpackRecognizer`).
  *
  * @module
  */
 
 import type { DetectOptions } from "../face/detector.ts";
-import type { FacePrepOptions } from "../face/face_prep.ts";
-import { LbphRecognizer } from "../face/lbph.ts";
-import type { Limits } from "../protocol/protocol.ts";
-
-/** A recogniser as one structured-clonable object (histograms in one array). */
-export interface PackedModel {
-  /** LBP radius. */
-  radius: number;
-  /** LBP sample points. */
-  neighbors: number;
-  /** Grid cells across. */
-  gridX: number;
-  /** Grid cells down. */
-  gridY: number;
-  /** Unknown threshold. */
-  threshold: number;
-  /** Every histogram, one after another. */
-  histograms: Float32Array;
-  /** Label of each histogram. */
-  labels: number[];
-  /** Names by label. */
-  names: [number, string][];
-}
-
-/** Packs a recogniser for `postMessage`. */
-export function packModel(recognizer: LbphRecognizer): PackedModel {
-  const n = recognizer.histogramSize;
-  const histograms = new Float32Array(recognizer.size * n);
-  recognizer.histograms.forEach((h, i) => histograms.set(h, i * n));
-  return {
-    radius: recognizer.radius,
-    neighbors: recognizer.neighbors,
-    gridX: recognizer.gridX,
-    gridY: recognizer.gridY,
-    threshold: recognizer.threshold,
-    histograms,
-    labels: [...recognizer.labels],
-    names: [...recognizer.labelNames],
-  };
-}
-
-/** Rebuilds a recogniser from {@linkcode packModel}'s output. */
-export function unpackModel(packed: PackedModel): LbphRecognizer {
-  const recognizer = new LbphRecognizer({
-    radius: packed.radius,
-    neighbors: packed.neighbors,
-    gridX: packed.gridX,
-    gridY: packed.gridY,
-    threshold: packed.threshold,
-  });
-  const n = recognizer.histogramSize;
-  if (packed.histograms.length !== packed.labels.length * n) {
-    throw new Error(
-      `packed model: ${packed.histograms.length} histogram values for ` +
-        `${packed.labels.length} faces of ${n} values each ` +
-        "(gridX * gridY * 2^neighbors)",
-    );
-  }
-  const histograms: Float32Array[] = [];
-  for (let i = 0; i < packed.labels.length; i++) {
-    histograms.push(packed.histograms.subarray(i * n, (i + 1) * n));
-  }
-  recognizer.addHistograms(histograms, packed.labels);
-  for (const [label, name] of packed.names) {
-    recognizer.labelNames.set(label, name);
-  }
-  return recognizer;
-}
+import type { PackedRecognizer } from "../face/recognizer.ts";
+import type { Limits } from "../protocol/errors.ts";
 
 /** What a worker thread is told at start. */
 export interface WorkerSetup {
@@ -85,12 +20,10 @@ export interface WorkerSetup {
    * endpoint; without it the worker makes its own context (tcp/ipc only).
    */
   context?: bigint;
-  /** The model. */
-  model: PackedModel;
+  /** The model, as `recognizer.pack()` gives it (any kind). */
+  model: PackedRecognizer;
   /** Detection parameters. */
   detect?: DetectOptions;
-  /** Face preparation (as trained). */
-  prep?: FacePrepOptions;
   /** Best/runner-up distance ratio above which a face is `unknown`. */
   ambiguity?: number;
   /** Request limits. */

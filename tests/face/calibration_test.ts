@@ -28,14 +28,10 @@ Deno.test("bestSplit balances overlapping samples", () => {
 });
 
 Deno.test("calibrateThreshold refuses a training set with one person", () => {
-  assert.throws(
-    () =>
-      calibrateThreshold([new Float32Array([1, 0]), new Float32Array([0, 1])], [
-        0,
-        0,
-      ]),
-    /at least 2 people/,
-  );
+  // 1 neighbour, 1x1 grid: descriptors of 2 numbers.
+  const recognizer = new LbphRecognizer({ neighbors: 1, gridX: 1, gridY: 1 });
+  recognizer.add([new Float32Array([1, 0]), new Float32Array([0, 1])], [0, 0]);
+  assert.throws(() => calibrateThreshold(recognizer), /at least 2 people/);
 });
 
 Deno.test("calibration on ORL faces separates people it has not seen", async () => {
@@ -54,10 +50,7 @@ Deno.test("calibration on ORL faces separates people it has not seen", async () 
   }
   const recognizer = new LbphRecognizer();
   recognizer.train(faces, labels);
-  const { known, unknown } = leaveOneOutDistances(
-    recognizer.histograms,
-    recognizer.labels,
-  );
+  const { known, unknown } = leaveOneOutDistances(recognizer);
   assert.equal(known.length, 30);
   assert.equal(unknown.length, 30);
   // The split itself separates the training set well on real faces...
@@ -67,10 +60,7 @@ Deno.test("calibration on ORL faces separates people it has not seen", async () 
     JSON.stringify(split),
   );
   // ...and the threshold is that split widened by the documented margin.
-  const calibration = calibrateThreshold(
-    recognizer.histograms,
-    recognizer.labels,
-  );
+  const calibration = calibrateThreshold(recognizer);
   assert.equal(calibration.split, split.threshold);
   assert.ok(
     Math.abs(calibration.threshold - split.threshold * CALIBRATION_MARGIN) <

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { readImage } from "../../lib/images/image_io.ts";
 import { saveModel } from "../../lib/face/model_file.ts";
+import { LbphRecognizer } from "../../lib/face/lbph.ts";
 import { obtainModel } from "../../lib/face/model_source.ts";
 
 const ORL = new URL("../fixtures/orl/", import.meta.url).pathname;
@@ -35,6 +36,7 @@ Deno.test("obtainModel trains from a folder, logging each person and a summary",
       faces: "whole",
       log: (line) => lines.push(line),
     });
+    assert.ok(recognizer instanceof LbphRecognizer, "LBPH by default");
     assert.equal(recognizer.size, 12);
     assert.deepEqual([...recognizer.labelNames.values()].sort(), PEOPLE);
     assert.ok(Number.isFinite(recognizer.threshold), "a calibrated threshold");
@@ -76,6 +78,7 @@ Deno.test("obtainModel loads a saved model (before any training folder) and appl
       faces: "whole",
       log: () => {},
     });
+    assert.ok(trained instanceof LbphRecognizer);
     const path = `${dir}/model.yml`;
     await saveModel(path, trained);
 
@@ -86,6 +89,7 @@ Deno.test("obtainModel loads a saved model (before any training folder) and appl
       log: (line) => lines.push(line),
     });
     assert.deepEqual(lines, [`loaded model ${path}: 12 faces of 3 people`]);
+    assert.ok(loaded instanceof LbphRecognizer, "the kind the file holds");
     assert.equal(loaded.size, trained.size);
     assert.deepEqual(loaded.labels, trained.labels);
     assert.deepEqual([...loaded.labelNames], [...trained.labelNames]);
@@ -94,6 +98,15 @@ Deno.test("obtainModel loads a saved model (before any training folder) and appl
       const face = await readImage(`${ORL}${person}/9.pgm`, { grey: true });
       assert.deepEqual(loaded.predict(face), trained.predict(face), person);
     }
+
+    // The file says its own kind: the option is for training only.
+    const asked = await obtainModel({
+      model: path,
+      recognizer: "resnet",
+      log: () => {},
+    });
+    assert.ok(asked instanceof LbphRecognizer);
+    assert.equal(asked.size, 12);
 
     const overridden = await obtainModel({
       model: path,

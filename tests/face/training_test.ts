@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { FaceDetector } from "../../lib/face/detector.ts";
 import { readImage } from "../../lib/images/image_io.ts";
 import { nameFaces } from "../../lib/face/naming.ts";
+import type { RecognizerKind } from "../../lib/face/recognizer.ts";
 import {
   findTrainingFace,
   summaryLine,
@@ -158,6 +159,51 @@ Deno.test("detect mode finds a face in every ORL training image and recognises n
     assert.ok(right >= 13, `${right} of 15 new photos named right`);
   } finally {
     detector.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("training makes the recogniser kind it is asked for, through the registry", async () => {
+  const dir = await makeFolder({ s1: [1, 2], s2: [1, 2], s3: [1, 2] });
+  try {
+    await assert.rejects(
+      trainFromFolder(dir, {
+        faces: "whole",
+        recognizer: "eigen" as RecognizerKind,
+      }),
+      /unknown recogniser "eigen"/,
+    );
+    let result;
+    try {
+      result = await trainFromFolder(dir, {
+        faces: "whole",
+        recognizer: "resnet",
+        onWarning: (w) => assert.fail(w),
+      });
+    } catch (error) {
+      assert.match(
+        (error as Error).message,
+        /^resnet recogniser not available/,
+      );
+      return;
+    }
+    const recognizer = result.recognizer;
+    assert.equal(recognizer.kind, "resnet");
+    assert.equal(recognizer.size, 6);
+    assert.deepEqual(recognizer.labels, [0, 0, 1, 1, 2, 2]);
+    assert.deepEqual([...recognizer.labelNames.values()], ["s1", "s2", "s3"]);
+    assert.ok(result.calibration, "calibrated with the recogniser's distance");
+    assert.equal(recognizer.threshold, result.calibration.threshold);
+    // A training photo is its own nearest face.
+    const photo = await readImage(`${dir}/s2/2.pgm`);
+    const whole = { x: 0, y: 0, w: photo.width, h: photo.height };
+    const [face] = nameFaces(photo, [whole], {
+      recognizer,
+      whole: true,
+      ambiguity: 1,
+    });
+    assert.deepEqual([face.label, face.distance], ["s2", 0]);
+  } finally {
     await Deno.remove(dir, { recursive: true });
   }
 });

@@ -12,15 +12,18 @@ import {
   toBgr,
 } from "../../lib/images/image_io.ts";
 import { loadOpenCV } from "../../lib/face/opencv.ts";
+import type { PixelFormat } from "../../lib/images/pixel_format.ts";
 import {
-  decodeLegacyReply,
   decodeReply,
-  encodeLegacyRequest,
   encodeRequest,
   type FrameReply,
-  type PixelFormat,
-} from "../../lib/protocol/protocol.ts";
+} from "../../lib/protocol/binary.ts";
+import {
+  decodeLegacyReply,
+  encodeLegacyRequest,
+} from "../../lib/protocol/legacy.ts";
 import { trainFromFolder } from "../../lib/face/training.ts";
+import type { Recognizer } from "../../lib/face/recognizer.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 
@@ -247,6 +250,69 @@ Deno.test("bad requests get error replies with their code, never an exception", 
     ]);
     assert.equal(legacy.ok, false);
     assert.match(new TextDecoder().decode(legacy.reply[0]), /^\{"error":/);
+  } finally {
+    detector.close();
+  }
+});
+
+/** `inner`, seen as a recogniser that works on `channels`, noting the channels of each frame it describes. */
+function asIfChannels(
+  inner: Recognizer,
+  channels: 1 | 3,
+  seen: number[],
+): Recognizer {
+  return new Proxy(inner, {
+    get(target, name) {
+      if (name === "channels") return channels;
+      if (name === "describe") {
+        return (...args: Parameters<Recognizer["describe"]>) => {
+          seen.push(args[0].channels);
+          return target.describe(...args);
+        };
+      }
+      const value = Reflect.get(target, name, target);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
+}
+
+Deno.test("a colour recogniser names faces in the RGB frame, a grey one in the grey frame", async () => {
+  const { detector, recognizer } = await setup();
+  try {
+    // ORL s2 image 7: a person in train/ (trained on images 1-5 only).
+    const frame = await frameWithFace(`${ROOT}tests/fixtures/orl/s2/7.pgm`);
+    for (const channels of [1, 3] as const) {
+      const seen: number[] = [];
+      const handler = new FrameHandler(
+        detector,
+        asIfChannels(recognizer, channels, seen),
+        { detect: SERVER_DETECT_OPTIONS },
+      );
+      for (const reply of ["faces", "faces+frame"] as const) {
+        const found = [];
+        for (const format of ["grey8", "rgb24", "bgr24"] as const) {
+          const handled = handler.handle(request(frame, format, reply));
+          assert.ok(handled.ok, handled.error);
+          found.push(handled.faces);
+        }
+        const legacy = handler.handle(
+          encodeLegacyRequest(toBgr(frame), { width: 640, height: 480 }),
+        );
+        assert.ok(legacy.ok, legacy.error);
+        found.push(legacy.faces);
+        // The same face and distance whichever pixels LBPH was handed.
+        assert.equal(found[0]?.length, 1);
+        for (const faces of found) assert.deepEqual(faces, found[0]);
+        assert.equal(found[0]?.[0].label, "s2");
+      }
+      // A grey request has no colour to give.
+      const perReply = channels === 1 ? [1, 1, 1, 1] : [1, 3, 3, 3];
+      assert.deepEqual(
+        seen,
+        [...perReply, ...perReply],
+        `channels ${channels}`,
+      );
+    }
   } finally {
     detector.close();
   }

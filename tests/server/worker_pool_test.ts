@@ -4,20 +4,14 @@ import {
   SERVER_DETECT_OPTIONS,
 } from "../../lib/face/detector.ts";
 import { readImage } from "../../lib/images/image_io.ts";
-import { decodeReply } from "../../lib/protocol/protocol.ts";
+import { decodeReply } from "../../lib/protocol/binary.ts";
+import { LbphRecognizer } from "../../lib/face/lbph.ts";
+import { unpackRecognizer } from "../../lib/face/recognizers.ts";
 import { trainFromFolder } from "../../lib/face/training.ts";
-import {
-  packModel,
-  unpackModel,
-  type WorkerEvent,
-  WorkerPool,
-} from "../../lib/server/worker_pool.ts";
+import { type WorkerEvent, WorkerPool } from "../../lib/server/worker_pool.ts";
 import { faceRequest } from "../support/frames.ts";
-import {
-  Context,
-  MONITOR_EVENTS,
-  parseMonitorEvent,
-} from "../../lib/zmq/zmq.ts";
+import { Context } from "../../lib/zmq/zmq.ts";
+import { MONITOR_EVENTS, parseMonitorEvent } from "../../lib/zmq/monitor.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 const ORL = `${ROOT}tests/fixtures/orl`;
@@ -36,19 +30,23 @@ async function serverModel() {
   }
 }
 
-Deno.test("packModel/unpackModel keeps histograms, labels, names, threshold, parameters and predictions", async () => {
+Deno.test("pack/unpackRecognizer keeps histograms, labels, names, threshold, parameters and predictions", async () => {
   // Non-default LBPH parameters, so a parameter lost on the way shows.
   const { recognizer } = await trainFromFolder(`${ROOT}train`, {
     faces: "whole",
     lbph: { radius: 2, neighbors: 6, gridX: 5, gridY: 7 },
+    prep: { size: 64, margin: 0.1, equalize: false },
     onWarning: () => {},
   });
+  assert.ok(recognizer instanceof LbphRecognizer);
   // Through structured clone, as postMessage sends it to a worker.
-  const copy = unpackModel(structuredClone(packModel(recognizer)));
+  const copy = await unpackRecognizer(structuredClone(recognizer.pack()));
+  assert.ok(copy instanceof LbphRecognizer);
   assert.deepEqual(
     [copy.radius, copy.neighbors, copy.gridX, copy.gridY],
     [2, 6, 5, 7],
   );
+  assert.deepEqual(copy.prep, { size: 64, margin: 0.1, equalize: false });
   assert.equal(copy.threshold, recognizer.threshold);
   assert.ok(Number.isFinite(copy.threshold), "a calibrated threshold");
   assert.equal(copy.size, 20);
@@ -97,7 +95,7 @@ Deno.test("a worker thread serves a backend DEALER, reports stats and stops", as
     const errors: string[] = [];
     pool = await WorkerPool.start(1, {
       endpoint: backend.lastEndpoint,
-      model: packModel(recognizer),
+      model: recognizer.pack(),
       detect: SERVER_DETECT_OPTIONS,
       statsInterval: 100,
     }, {
@@ -162,7 +160,7 @@ Deno.test("a worker thread sharing the test's context serves over inproc", async
     pool = await WorkerPool.start(1, {
       endpoint: "inproc://worker-pool-test-backend",
       context: context.address,
-      model: packModel(recognizer),
+      model: recognizer.pack(),
       detect: SERVER_DETECT_OPTIONS,
       statsInterval: 100,
     });
@@ -191,36 +189,46 @@ Deno.test("a worker thread sharing the test's context serves over inproc", async
   }
 });
 
-Deno.test("unpackModel refuses a packed model whose histograms do not fit its labels and parameters", async () => {
+Deno.test("unpackRecognizer refuses a packed model whose descriptors do not fit its labels and parameters", async () => {
   const { recognizer } = await trainFromFolder(`${ROOT}train`, {
     faces: "whole",
     onWarning: () => {},
   });
-  const packed = packModel(recognizer);
-  const n = recognizer.histogramSize;
-  const longer = new Float32Array(packed.histograms.length + 5);
-  longer.set(packed.histograms);
+  const packed = recognizer.pack();
+  const n = recognizer.descriptorSize;
+  const longer = new Float32Array(packed.descriptors.length + 5);
+  longer.set(packed.descriptors);
   const cases: [string, typeof packed, string][] = [
     [
       "short",
-      { ...packed, histograms: packed.histograms.subarray(0, 19 * n) },
-      `${19 * n} histogram values for 20 faces of ${n} values each`,
+      { ...packed, descriptors: packed.descriptors.subarray(0, 19 * n) },
+      `${19 * n} descriptor values for 20 faces of ${n} values each`,
     ],
-    ["long", { ...packed, histograms: longer }, `${20 * n + 5} histogram`],
+    ["long", { ...packed, descriptors: longer }, `${20 * n + 5} descriptor`],
     [
       "labels",
       { ...packed, labels: packed.labels.slice(0, 3) },
-      `${20 * n} histogram values for 3 faces`,
+      `${20 * n} descriptor values for 3 faces`,
     ],
     [
       "neighbors",
-      { ...packed, neighbors: 4 },
+      { ...packed, params: { ...packed.params, neighbors: 4 } },
       `for 20 faces of ${64 * 16} values each`,
+    ],
+    [
+      "kind",
+      { ...packed, kind: "eigen" as typeof packed.kind },
+      `unknown recogniser "eigen"`,
+    ],
+    [
+      "params",
+      { ...packed, params: { ...packed.params, depth: 3 } },
+      `LBPH: unknown parameter "depth"`,
     ],
   ];
   for (const [what, bad, text] of cases) {
-    assert.throws(
-      () => unpackModel(bad),
+    await assert.rejects(
+      unpackRecognizer(bad),
       (error: Error) =>
         error.message.startsWith("packed model: ") &&
         error.message.includes(text),
@@ -234,13 +242,16 @@ Deno.test("a model with histograms of the wrong length makes start reject with a
     faces: "whole",
     onWarning: () => {},
   });
-  const packed = packModel(recognizer);
-  const n = recognizer.histogramSize;
-  const bad = { ...packed, histograms: packed.histograms.subarray(0, 19 * n) };
+  const packed = recognizer.pack();
+  const n = recognizer.descriptorSize;
+  const bad = {
+    ...packed,
+    descriptors: packed.descriptors.subarray(0, 19 * n),
+  };
   const errors: string[] = [];
   const expected = `packed model: ${
     19 * n
-  } histogram values for 20 faces of ${n} values each`;
+  } descriptor values for 20 faces of ${n} values each`;
   await assert.rejects(
     WorkerPool.start(1, {
       endpoint: "tcp://127.0.0.1:1",
