@@ -1,7 +1,8 @@
 /**
- * The demo: starts the server (trained on the bundled people in `train/`) and
- * the client on the bundled sample clip, records the annotated video to
- * `out/demo.mp4`, and prints who was recognised.
+ * The demo: starts the server (trained on the bundled people in `train/`) as
+ * a process, runs a client session on the bundled sample clip in this
+ * process, records the annotated video to `out/demo.mp4`, and prints who was
+ * recognised.
  *
  * ```sh
  * deno task demo [--input samples/sample.mp4] [--out out/demo.mp4]
@@ -10,9 +11,10 @@
  * @module
  */
 
+import { dirname } from "node:path";
 import { parseFlags, runMain, stringFlag } from "./lib/cli/flags.ts";
-
-const ROOT = new URL(".", import.meta.url).pathname;
+import { PROJECT_ROOT, spawnProject } from "./lib/cli/spawn.ts";
+import { runSession, type SessionSummary } from "./lib/client/session.ts";
 
 const HELP = `facezmq demo: server + client on the bundled sample clip.
 
@@ -23,126 +25,62 @@ Usage: deno task demo [--input FILE] [--out FILE]
   -h, --help     this text
 `;
 
-function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (listener.addr as Deno.NetAddr).port;
-  listener.close();
-  return port;
-}
+const FLAGS = {
+  input: { type: "string", default: `${PROJECT_ROOT}samples/sample.mp4` },
+  out: { type: "string", default: "out/demo.mp4" },
+  help: { type: "boolean", short: "h" },
+} as const;
 
 async function main(): Promise<number> {
-  const { values } = parseFlags(Deno.args, {
-    flags: {
-      input: { type: "string", default: `${ROOT}samples/sample.mp4` },
-      out: { type: "string", default: "out/demo.mp4" },
-      help: { type: "boolean", short: "h" },
-    },
-  });
+  const { values } = parseFlags(Deno.args, { flags: FLAGS });
   if (values.help) {
     console.log(HELP);
     return 0;
   }
+  const input = stringFlag(values, "input")!;
   const out = stringFlag(values, "out")!;
-  const dir = out.includes("/") ? out.slice(0, out.lastIndexOf("/")) : ".";
-  await Deno.mkdir(dir, { recursive: true });
-
-  const endpoint = `tcp://127.0.0.1:${freePort()}`;
+  await Deno.mkdir(dirname(out), { recursive: true });
   console.log(
-    `demo: starting the server on ${endpoint} (training on ${ROOT}train)...`,
+    `demo: starting the server (training on ${PROJECT_ROOT}train)...`,
   );
-  const server = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "-A",
-      `${ROOT}server.ts`,
-      "--bind",
-      endpoint,
-      "--train",
-      `${ROOT}train`,
-      "--stats",
-      "0",
-    ],
-    stdout: "piped",
-    stderr: "inherit",
-    stdin: "null",
-  }).spawn();
+  const server = await spawnProject("server", [
+    "--train",
+    `${PROJECT_ROOT}train`,
+    "--stats",
+    "0",
+  ], { onStartupLine: (line) => console.error(line) });
   try {
-    const lines = server.stdout.pipeThrough(new TextDecoderStream())
-      .getReader();
-    let seen = "";
-    while (!/ready: /.test(seen)) {
-      const { value, done } = await lines.read();
-      if (done) {
-        throw new Error("the server stopped before it was ready (see above)");
-      }
-      seen += value;
-    }
-    lines.releaseLock();
-    server.stdout.cancel().catch(() => {});
-    console.log(`demo: ${seen.trim()}`);
-
     console.log(
-      `demo: sending every frame of ${
-        stringFlag(values, "input")
-      } and recording ${out}...`,
+      `demo: serving on ${server.endpoint}; sending every frame of ${input}, recording ${out}...`,
     );
-    const client = await new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        "-A",
-        `${ROOT}client.ts`,
-        "--connect",
-        endpoint,
-        "--input",
-        stringFlag(values, "input")!,
-        "--every-frame",
-        "--view",
-        "none",
-        "--record",
-        out,
-        "--json",
-      ],
-      stdout: "piped",
-      stderr: "inherit",
-      stdin: "null",
-    }).output();
-    if (client.code !== 0) throw new Error("the client failed (see above)");
-
-    const frames = new TextDecoder().decode(client.stdout).trim().split("\n")
-      .filter((line) => line.startsWith("{"))
-      .map((line) =>
-        JSON.parse(line) as { frame: number; faces: { label: string }[] }
-      );
-    const counts = new Map<string, number>();
-    let withFaces = 0;
-    for (const frame of frames) {
-      if (frame.faces.length > 0) withFaces++;
-      for (const label of new Set(frame.faces.map((f) => f.label))) {
-        counts.set(label, (counts.get(label) ?? 0) + 1);
-      }
-    }
-    const named = [...counts].filter(([label]) => label !== "unknown")
-      .sort((a, b) => b[1] - a[1]);
-    console.log(
-      `\ndemo: ${frames.length} frames, faces in ${withFaces} of them.`,
-    );
-    console.log(
-      `demo: recognised ${
-        named.length
-          ? named.map(([label, n]) => `${label} (${n} frames)`).join(", ")
-          : "nobody"
-      }; unknown faces in ${counts.get("unknown") ?? 0} frames.`,
-    );
+    const summary = await runSession({
+      connect: server.endpoint,
+      input,
+      everyFrame: true,
+      record: out,
+    });
+    console.log(`\n${demoLines(summary).join("\n")}`);
     console.log(`demo: the annotated video is in ${out}`);
-    return 0;
   } finally {
-    try {
-      server.kill("SIGINT");
-    } catch {
-      // already stopped
-    }
-    await server.status;
+    // SIGTERM is the orderly stop; its output is not shown.
+    await server.stop("SIGTERM");
   }
+  return 0;
+}
+
+/** Who the demo saw, in frames. */
+function demoLines(summary: SessionSummary): string[] {
+  const named = Object.entries(summary.seen)
+    .filter(([label]) => label !== "unknown")
+    .sort((a, b) => b[1] - a[1]);
+  return [
+    `demo: ${summary.frames} frames, faces in ${summary.framesWithFaces} of them.`,
+    `demo: recognised ${
+      named.length
+        ? named.map(([label, n]) => `${label} (${n} frames)`).join(", ")
+        : "nobody"
+    }; unknown faces in ${summary.seen.unknown ?? 0} frames.`,
+  ];
 }
 
 if (import.meta.main) runMain(main);

@@ -1,6 +1,7 @@
 /**
  * `deno task keys NAME [--dir DIR] [--force]`: makes a CURVE key pair,
- * `DIR/NAME.key` (secret, mode 0600) and `DIR/NAME.pub` (public).
+ * `DIR/NAME.key` (secret, mode 0600) and `DIR/NAME.pub` (public), with
+ * {@linkcode writeKeyPair} of lib/zmq/curve.ts.
  *
  * Give the server's `.pub` to clients (`--curve-server-key`), and put the
  * clients' `.pub` files in the server's `--allow-clients` directory.
@@ -8,55 +9,51 @@
  * @module
  */
 
-import { parseArgs } from "node:util";
+import {
+  parseFlags,
+  runMain,
+  stringFlag,
+  UsageError,
+} from "./lib/cli/flags.ts";
 import { writeKeyPair } from "./lib/zmq/curve.ts";
 
-const USAGE = `usage: deno task keys NAME [--dir DIR] [--force]
+const HELP = `facezmq keys: makes a CURVE key pair.
 
-Writes a CURVE key pair: DIR/NAME.key (secret, readable by you only) and
-DIR/NAME.pub (public). DIR defaults to keys/. Existing files are kept
-unless --force is given.`;
+Usage: deno task keys NAME [--dir DIR] [--force]
 
-/** Runs the command line; returns the process exit code. */
-export async function main(args: string[]): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args,
-      options: {
-        dir: { type: "string", default: "keys" },
-        force: { type: "boolean", default: false },
-        help: { type: "boolean", short: "h", default: false },
-      },
-      allowPositionals: true,
-    });
-  } catch (error) {
-    console.error(`error: ${(error as Error).message}\n\n${USAGE}`);
-    return 2;
-  }
-  if (parsed.values.help) {
-    console.log(USAGE);
+Writes DIR/NAME.key (secret, readable by you only) and DIR/NAME.pub
+(public). Existing files are kept unless --force is given.
+
+  --dir DIR              where to write them (default keys)
+  --force                replace existing files
+  -h, --help             this text
+`;
+
+const FLAGS = {
+  dir: { type: "string", default: "keys" },
+  force: { type: "boolean" },
+  help: { type: "boolean", short: "h" },
+} as const;
+
+async function main(): Promise<number> {
+  const { values, positionals } = parseFlags(Deno.args, {
+    flags: FLAGS,
+    positionals: true,
+  });
+  if (values.help) {
+    console.log(HELP);
     return 0;
   }
-  if (parsed.positionals.length !== 1) {
-    console.error(`error: expected exactly one NAME\n\n${USAGE}`);
-    return 2;
+  if (positionals.length !== 1) {
+    throw new UsageError("give exactly one NAME, e.g. deno task keys server");
   }
-  const name = parsed.positionals[0];
-  try {
-    const written = await writeKeyPair(name, {
-      dir: parsed.values.dir,
-      force: parsed.values.force,
-    });
-    console.log(`secret key: ${written.secretPath} (keep it private)`);
-    console.log(`public key: ${written.publicPath} ${written.publicKey}`);
-    return 0;
-  } catch (error) {
-    console.error(`error: ${(error as Error).message}`);
-    return 1;
-  }
+  const written = await writeKeyPair(positionals[0], {
+    dir: stringFlag(values, "dir"),
+    force: values.force === true,
+  });
+  console.log(`secret key: ${written.secretPath} (keep it private)`);
+  console.log(`public key: ${written.publicPath} ${written.publicKey}`);
+  return 0;
 }
 
-if (import.meta.main) {
-  Deno.exit(await main(Deno.args));
-}
+if (import.meta.main) runMain(main);

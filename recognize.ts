@@ -1,6 +1,7 @@
 /**
- * Names the faces in image files with a saved model, one JSON line per
- * image on stdout.
+ * Names the faces in image files, one JSON line per image on stdout, with
+ * {@linkcode recognise} of lib/face/naming.ts and a model loaded (or
+ * trained) by {@linkcode obtainModel}.
  *
  * ```sh
  * deno task recognize --model model.yml [--faces detect|whole] IMAGE...
@@ -9,93 +10,90 @@
  * @module
  */
 
+import { parseFlags, runMain, UsageError } from "./lib/cli/flags.ts";
 import {
-  choiceFlag,
-  numberFlag,
-  parseFlags,
-  runMain,
-  stringFlag,
-  UsageError,
-} from "./lib/cli/flags.ts";
+  modelFlags,
+  modelHelp,
+  modelOptionsFrom,
+} from "./lib/cli/model_flags.ts";
 import { FaceDetector } from "./lib/face/detector.ts";
 import { readImage } from "./lib/images/image_io.ts";
-import { loadModel } from "./lib/face/model_file.ts";
-import { DEFAULT_AMBIGUITY, recognise } from "./lib/face/naming.ts";
-import { type FaceMode, TRAINING_DETECT_OPTIONS } from "./lib/face/training.ts";
+import { obtainModel } from "./lib/face/model_source.ts";
+import { recognise, type RecogniseOptions } from "./lib/face/naming.ts";
+import { TRAINING_DETECT_OPTIONS } from "./lib/face/training.ts";
 
 const HELP = `facezmq recognize: who is in these photos?
 
 Usage: deno task recognize --model FILE [options] IMAGE...
 
-  --model FILE           a model saved by "deno task train" (or cv2.face)
-  --faces detect|whole   find the faces (default), or take each image as one
-                         face, used exactly as given
-  --threshold N          override the model's unknown threshold
-  --ambiguity R          name a face only if its best distance is at most R
-                         times the next person's (default ${DEFAULT_AMBIGUITY};
-                         1 = always name the nearest person)
+${modelHelp()}
   -h, --help             this text
 
 Prints one line per image:
   {"file":…,"faces":[{"x":…,"y":…,"w":…,"h":…,"label":"name or unknown","distance":…}]}
-An image that cannot be read gives {"file":…,"error":…} and exit code 1.
+An image without a face gives "faces":[] and a note on stderr; one that
+cannot be read gives {"file":…,"error":…} and exit code 1.
 `;
 
 async function main(): Promise<number> {
   const { values, positionals } = parseFlags(Deno.args, {
-    flags: {
-      model: { type: "string" },
-      faces: { type: "string", default: "detect" },
-      threshold: { type: "string" },
-      ambiguity: { type: "string" },
-      help: { type: "boolean", short: "h" },
-    },
+    flags: { ...modelFlags(), help: { type: "boolean", short: "h" } },
     positionals: true,
   });
   if (values.help) {
     console.log(HELP);
     return 0;
   }
-  const modelPath = stringFlag(values, "model");
-  if (!modelPath) {
+  const options = modelOptionsFrom(values);
+  if (options.model === undefined && options.train === undefined) {
     throw new UsageError(
-      "--model FILE is needed (make one with deno task train)",
+      "--model FILE is needed (make one with deno task train), or --train DIR",
     );
   }
-  const faces = choiceFlag<FaceMode>(values, "faces", ["detect", "whole"]);
   if (positionals.length === 0) {
     throw new UsageError("give one or more image files");
   }
-  const recognizer = await loadModel(modelPath);
-  const threshold = numberFlag(values, "threshold", { min: 0 });
-  const ambiguity = numberFlag(values, "ambiguity", { min: 0, max: 1 });
-  if (threshold !== undefined) recognizer.threshold = threshold;
-  const detector = faces === "detect" ? await FaceDetector.create() : undefined;
+  const detector = options.faces === "detect"
+    ? await FaceDetector.create()
+    : undefined;
+  const recognizer = await obtainModel({ ...options, detector });
   let failures = 0;
   for (const file of positionals) {
-    try {
-      const image = await readImage(file, { grey: true });
-      const found = recognise(image, {
-        recognizer,
-        detector,
-        detect: TRAINING_DETECT_OPTIONS,
-        whole: faces === "whole",
-        ambiguity,
-      });
-      console.log(JSON.stringify({
-        file,
-        faces: found.map((f) => ({
-          ...f,
-          distance: Number(f.distance.toFixed(6)),
-        })),
-      }));
-    } catch (error) {
-      failures++;
-      console.log(JSON.stringify({ file, error: (error as Error).message }));
-    }
+    const line = await recogniseFile(file, {
+      recognizer,
+      detector,
+      detect: TRAINING_DETECT_OPTIONS,
+      whole: options.faces === "whole",
+      ambiguity: options.ambiguity,
+    });
+    if ("error" in line) failures++;
+    console.log(JSON.stringify(line));
   }
   detector?.close();
   return failures > 0 ? 1 : 0;
+}
+
+/** One photo's JSON line; a photo without a face is noted on stderr. */
+async function recogniseFile(
+  file: string,
+  options: RecogniseOptions,
+): Promise<
+  { file: string; faces: unknown[] } | { file: string; error: string }
+> {
+  let found;
+  try {
+    found = recognise(await readImage(file, { grey: true }), options);
+  } catch (error) {
+    return { file, error: (error as Error).message };
+  }
+  if (found.length === 0) console.error(`no face found in ${file}`);
+  return {
+    file,
+    faces: found.map((f) => ({
+      ...f,
+      distance: Number(f.distance.toFixed(6)),
+    })),
+  };
 }
 
 if (import.meta.main) runMain(main);

@@ -74,6 +74,30 @@ export function stringFlag(values: Flags, name: string): string | undefined {
   return typeof raw === "string" ? raw : undefined;
 }
 
+/** Transports libzmq can connect or bind. */
+const ENDPOINT_SCHEMES = ["tcp", "ipc", "inproc", "ws", "wss", "pgm", "epgm"];
+
+/**
+ * Reads a ZeroMQ endpoint flag (`tcp://HOST:PORT`, `ipc://PATH`, ...). A bare
+ * `HOST:PORT` or a tcp endpoint without a port is a {@linkcode UsageError}
+ * that shows what an endpoint looks like: libzmq only says "Invalid argument".
+ */
+export function endpointFlag(values: Flags, name: string): string | undefined {
+  const raw = stringFlag(values, name);
+  if (raw === undefined) return undefined;
+  const match = /^([a-z]+):\/\/(.+)$/.exec(raw);
+  const valid = match !== null && ENDPOINT_SCHEMES.includes(match[1]) &&
+    (match[1] !== "tcp" || /:(\d{1,5}|\*)$/.test(match[2]));
+  if (valid) return raw;
+  const hint = /^[^/:]*:\d{1,5}$/.test(raw)
+    ? ` (did you mean tcp://${raw}?)`
+    : "";
+  throw new UsageError(
+    `--${name} needs an endpoint like tcp://127.0.0.1:5555 ` +
+      `(tcp://HOST:PORT or ipc://PATH), not "${raw}"${hint}`,
+  );
+}
+
 /** Parses `WxH` (e.g. `640x480`). */
 export function parseSize(
   text: string,
@@ -112,7 +136,7 @@ export async function runMain(
 }
 
 /** Reads a flag that must be one of `choices` (its default comes from the flag config). */
-export function choiceFlag<T extends string>(
+export function choiceFlag<const T extends string>(
   values: Flags,
   name: string,
   choices: readonly T[],

@@ -8,12 +8,9 @@
  * @module
  */
 
-import {
-  Context,
-  type CurveKey,
-  type Socket,
-  TimeoutError,
-} from "../zmq/zmq.ts";
+import { Context, type Socket } from "../zmq/zmq.ts";
+import type { CurveKey } from "../zmq/curve.ts";
+import { TimeoutError } from "../zmq/errors.ts";
 
 /** Thrown when the server did not answer within the allowed retries. */
 export class ServerUnavailableError extends Error {

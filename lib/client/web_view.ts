@@ -62,6 +62,22 @@ poll();
 
 const BOUNDARY = "facezmqframe";
 
+/** `Deno.serve`, with a busy port explained in one line. */
+function serve(
+  address: { hostname: string; port: number },
+  handler: Deno.ServeHandler,
+): Deno.HttpServer {
+  try {
+    return Deno.serve({ ...address, onListen: () => {} }, handler);
+  } catch (error) {
+    if (!(error instanceof Deno.errors.AddrInUse)) throw error;
+    throw new Deno.errors.AddrInUse(
+      `${address.hostname}:${address.port} is in use (another client's ` +
+        `web view?): give the web view another port with --port N, or --view none`,
+    );
+  }
+}
+
 /**
  * Starts the web view. Frames are pushed with `publish`; each browser gets the
  * newest frame only, so a slow browser never delays the pipeline.
@@ -72,11 +88,8 @@ export function startWebView(options: WebViewOptions = {}): WebView {
   const streams = new Set<ReadableStreamDefaultController<Uint8Array>>();
   let info: ViewInfo = { frames: 0, fps: 0, latencyMs: 0, labels: [] };
 
-  const server = Deno.serve({
-    hostname,
-    port: options.port ?? 8080,
-    onListen: () => {},
-  }, (request) => {
+  const port = options.port ?? 8080;
+  const server = serve({ hostname, port }, (request) => {
     const path = new URL(request.url).pathname;
     if (path === "/") {
       return new Response(PAGE, {

@@ -1,7 +1,8 @@
 /**
- * Helpers of `deno task bench`: scoring the faces a run found against a
- * clip's truth file, per-stage timing sums, peak memory of a process, and a
- * plain-text table.
+ * What `deno task bench` measured and how it is shown: the result types,
+ * scoring the faces a run found against a clip's truth file, peak memory of
+ * a process, and the plain-text report with its tables. The runs themselves
+ * are in bench.ts.
  *
  * @module
  */
@@ -268,4 +269,266 @@ export function fixed(value: number | null | undefined, digits = 1): string {
   return value === null || value === undefined || !Number.isFinite(value)
     ? "-"
     : value.toFixed(digits);
+}
+
+/** One setting of the system under test. */
+export interface Setting {
+  /** Short name in the tables. */
+  name: string;
+  /** Server recognition threads. */
+  workers: number;
+  /** Server detection width; 0 = full size. */
+  detectWidth: number;
+  /** Pixels sent. */
+  send: "grey" | "rgb" | "jpeg";
+  /** Who draws the boxes. */
+  draw: "client" | "server";
+  /** Concurrent clients. */
+  clients: number;
+}
+
+/** Everything measured for one setting. */
+export interface RunResult {
+  /** The setting. */
+  setting: Setting;
+  /** Frames answered, all clients together. */
+  frames: number;
+  /** First frame in to last frame done, any client. */
+  seconds: number;
+  /** Frames per second, all clients together. */
+  fps: number;
+  /** Encode start to a drawn frame, ms (all clients). */
+  latency: Summary;
+  /** Mean ms per frame of each stage (all clients). */
+  stages: Record<string, number>;
+  /** Peak resident memory of the server process, MiB. */
+  serverPeakMiB: number | null;
+  /** Faces of the first client scored against the truth. */
+  accuracy: Accuracy;
+  /** Mean KiB per request. */
+  requestKiB: number;
+  /** Mean KiB per reply. */
+  replyKiB: number;
+}
+
+/** What the original design measured. */
+export interface OriginalResult {
+  /** `original`, or `native, detect ...` with facezmq's detection settings. */
+  name: string;
+  /** Extra flags given to original_server.py. */
+  serverArgs: string[];
+  /** Frames answered. */
+  frames: number;
+  /** Frames per second. */
+  fps: number;
+  /** Median latency, ms. */
+  latencyP50: number;
+  /** 95th percentile latency, ms. */
+  latencyP95: number;
+  /** Server ms per frame. */
+  serverMs: number;
+  /** Client capture ms per frame. */
+  captureMs: number;
+  /** Peak resident memory of the server, MiB. */
+  serverPeakMiB: number | null;
+  /** Peak resident memory of the client, MiB. */
+  clientPeakMiB: number;
+  /** Its faces scored against the truth. */
+  accuracy: Accuracy;
+}
+
+/** A whole bench: the machine, the runs and the comparison. */
+export interface BenchResult {
+  /** The clip. */
+  input: string;
+  /** Frame width. */
+  width: number;
+  /** Frame height. */
+  height: number;
+  /** CPU cores. */
+  cores: number;
+  /** Load averages before and after. */
+  load: { before: number[]; after: number[] };
+  /** Deno's version. */
+  deno: string;
+  /** Peak memory of the bench process (all clients of all runs), MiB. */
+  clientPeakMiB: number | null;
+  /** The runs, the requested setting first. */
+  runs: RunResult[];
+  /** The original design's runs, why they were skipped, or null. */
+  original: OriginalResult[] | { skipped: string } | null;
+  /** facezmq's main run over the original's: fps and server ms, or null. */
+  ratio: { fps: number; serverMs: number } | null;
+}
+
+/** `full` for detection width 0. */
+export function widthLabel(width: number): string {
+  return width === 0 ? "full" : String(width);
+}
+
+function percent(value: number): string {
+  return Number.isFinite(value) ? `${(value * 100).toFixed(1)}%` : "-";
+}
+
+/** The readable report of a bench. */
+export function formatReport(result: BenchResult): string {
+  const loads = (values: number[]) => values.map((l) => l.toFixed(2)).join(" ");
+  const out: string[] = [
+    `facezmq bench: ${result.input} at ${result.width}x${result.height}, ` +
+    `every frame; ${result.cores} cores, load ${loads(result.load.before)} ` +
+    `(after: ${loads(result.load.after)}); deno ${result.deno}`,
+    "",
+  ];
+  out.push(formatTable(
+    result.runs.map((r) => [
+      r.setting.name,
+      String(r.setting.workers),
+      widthLabel(r.setting.detectWidth),
+      r.setting.send,
+      r.setting.draw,
+      String(r.setting.clients),
+      String(r.frames),
+      fixed(r.fps),
+      fixed(r.latency.p50),
+      fixed(r.latency.p95),
+      fixed(r.stages["server total"]),
+      percent(r.accuracy.recall),
+      percent(r.accuracy.namedRight),
+      String(r.accuracy.falseFaces),
+      fixed(r.requestKiB, 0),
+      fixed(r.replyKiB, 0),
+      fixed(r.serverPeakMiB, 0),
+    ]),
+    {
+      header: [
+        "run",
+        "workers",
+        "detect",
+        "send",
+        "draw",
+        "clients",
+        "frames",
+        "fps",
+        "p50 ms",
+        "p95 ms",
+        "server ms",
+        "recall",
+        "named right",
+        "false",
+        "KiB/req",
+        "KiB/reply",
+        "server MiB",
+      ],
+      right: [1, 2, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16],
+    },
+  ));
+  const main = result.runs[0];
+  out.push("", `ms per frame, run "${main.setting.name}":`, "");
+  out.push(formatTable(
+    Object.entries(main.stages).map(([stage, ms]) => [stage, fixed(ms, 2)]),
+    { header: ["stage", "ms/frame"] },
+  ));
+  out.push(
+    "",
+    `faces of run "${main.setting.name}" by person (found/in clip, named right, labels given):`,
+  );
+  for (const [name, score] of Object.entries(main.accuracy.byName)) {
+    const labels = Object.entries(score.labels)
+      .map(([label, count]) => `${label} ${count}`)
+      .join(", ");
+    out.push(
+      `  ${name}: ${score.found}/${score.faces} found, ${score.named} named right` +
+        (labels ? ` (${labels})` : ""),
+    );
+  }
+  out.push(
+    "",
+    `peak memory: server ${fixed(main.serverPeakMiB, 0)} MiB, bench client ${
+      fixed(result.clientPeakMiB, 0)
+    } MiB (this process, all runs)`,
+  );
+  const original = result.original;
+  if (original && "skipped" in original) {
+    out.push("", `original design: skipped (${original.skipped})`);
+  } else if (original) {
+    out.push(
+      "",
+      "against the original design (Python, native OpenCV, raw BGR both ways):",
+      "",
+      comparisonTable(main, original, result.clientPeakMiB),
+      "",
+      `facezmq / original: ${fixed(result.ratio?.fps, 2)}x fps, ` +
+        `server ms ${
+          fixed(result.ratio?.serverMs, 2)
+        }x (below 1 is faster); facezmq's client MiB is this whole bench process`,
+    );
+  }
+  return out.join("\n");
+}
+
+/** facezmq's main run next to the original design's runs. */
+function comparisonTable(
+  main: RunResult,
+  original: OriginalResult[],
+  clientPeakMiB: number | null,
+): string {
+  const row = (
+    name: string,
+    r: {
+      fps: number;
+      p50: number;
+      p95: number;
+      serverMs: number;
+      accuracy: Accuracy;
+      peak: number | null;
+      clientPeak: number | null;
+    },
+  ) => [
+    name,
+    fixed(r.fps),
+    fixed(r.p50),
+    fixed(r.p95),
+    fixed(r.serverMs),
+    percent(r.accuracy.recall),
+    percent(r.accuracy.namedRight),
+    fixed(r.peak, 0),
+    fixed(r.clientPeak, 0),
+  ];
+  return formatTable(
+    [
+      row("facezmq (main)", {
+        fps: main.fps,
+        p50: main.latency.p50,
+        p95: main.latency.p95,
+        serverMs: main.stages["server total"],
+        accuracy: main.accuracy,
+        peak: main.serverPeakMiB,
+        clientPeak: clientPeakMiB,
+      }),
+      ...original.map((o) =>
+        row(o.name, {
+          fps: o.fps,
+          p50: o.latencyP50,
+          p95: o.latencyP95,
+          serverMs: o.serverMs,
+          accuracy: o.accuracy,
+          peak: o.serverPeakMiB,
+          clientPeak: o.clientPeakMiB,
+        })
+      ),
+    ],
+    {
+      header: [
+        "design",
+        "fps",
+        "p50 ms",
+        "p95 ms",
+        "server ms",
+        "recall",
+        "named right",
+        "server MiB",
+        "client MiB",
+      ],
+    },
+  );
 }

@@ -1,6 +1,7 @@
 /**
  * Small running statistics for the stats lines and end-of-run summaries:
- * frame counts, rates and latency percentiles.
+ * frame counts, rates, latency percentiles, and the periodic report the
+ * server, remote workers and worker threads make of them.
  *
  * @module
  */
@@ -30,6 +31,7 @@ export function mean(values: readonly number[]): number {
 export class StageStats {
   #sums = new Map<string, number>();
   #frames = 0;
+  #errors = 0;
   #since = performance.now();
 
   /** Records one frame's durations, e.g. `{ detect: 4.1, recognise: 0.8 }`. */
@@ -45,9 +47,19 @@ export class StageStats {
     }
   }
 
+  /** Records `count` refused requests (an error reply, no timings). */
+  addErrors(count = 1): void {
+    this.#errors += count;
+  }
+
   /** Frames recorded since the last reset. */
   get frames(): number {
     return this.#frames;
+  }
+
+  /** Refused requests since the last reset. */
+  get errors(): number {
+    return this.#errors;
   }
 
   /** Frames per second since the last reset. */
@@ -83,6 +95,39 @@ export class StageStats {
   reset(): void {
     this.#sums.clear();
     this.#frames = 0;
+    this.#errors = 0;
     this.#since = performance.now();
   }
+}
+
+/** Options for {@linkcode reportEvery}. */
+export interface ReportOptions {
+  /** Milliseconds between reports; 0 or less reports nothing. */
+  intervalMs: number;
+  /** Gets the window's statistics; the window is reset afterwards. */
+  report: (stats: StageStats) => void;
+}
+
+/** A running periodic report; dispose of it (or `stop()`) to end it. */
+export interface StatsReport extends Disposable {
+  /** Ends the report. */
+  stop(): void;
+}
+
+/**
+ * Every `intervalMs`, hands `stats` to `report` if a frame or an error was
+ * recorded, then starts a new window: quiet windows print nothing.
+ */
+export function reportEvery(
+  stats: StageStats,
+  options: ReportOptions,
+): StatsReport {
+  const timer = options.intervalMs > 0
+    ? setInterval(() => {
+      if (stats.frames > 0 || stats.errors > 0) options.report(stats);
+      stats.reset();
+    }, options.intervalMs)
+    : undefined;
+  const stop = () => clearInterval(timer);
+  return { stop, [Symbol.dispose]: stop };
 }

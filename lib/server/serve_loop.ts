@@ -7,7 +7,8 @@
  */
 
 import type { FrameHandler, HandledMessage } from "./frame_handler.ts";
-import { ClosedError, type Socket } from "../zmq/zmq.ts";
+import type { Socket } from "../zmq/zmq.ts";
+import { ClosedError } from "../zmq/errors.ts";
 
 /** Options for {@linkcode serveRequests}. */
 export interface ServeOptions {

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import {
   choiceFlag,
+  endpointFlag,
   numberFlag,
   parseFlags,
   parseSize,
@@ -48,6 +49,34 @@ Deno.test("parseSize reads WIDTHxHEIGHT within bounds", () => {
   assert.deepEqual(parseSize("640x480"), { width: 640, height: 480 });
   assert.throws(() => parseSize("640"), /WIDTHxHEIGHT/);
   assert.throws(() => parseSize("8x8"), /between 16x16 and 4096x4096/);
+});
+
+Deno.test("endpointFlag accepts ZeroMQ endpoints and explains the others", () => {
+  for (
+    const endpoint of [
+      "tcp://127.0.0.1:5555",
+      "tcp://*:5555",
+      "tcp://127.0.0.1:*",
+      "tcp://[::1]:5555",
+      "ipc:///tmp/facezmq",
+      "inproc://workers",
+    ]
+  ) {
+    assert.equal(endpointFlag({ connect: endpoint }, "connect"), endpoint);
+  }
+  assert.equal(endpointFlag({}, "connect"), undefined);
+  assert.throws(
+    () => endpointFlag({ connect: "127.0.0.1:5555" }, "connect"),
+    /^UsageError: --connect needs an endpoint like tcp:\/\/127\.0\.0\.1:5555 \(tcp:\/\/HOST:PORT or ipc:\/\/PATH\), not "127\.0\.0\.1:5555" \(did you mean tcp:\/\/127\.0\.0\.1:5555\?\)$/,
+  );
+  assert.throws(
+    () => endpointFlag({ bind: "tcp://localhost" }, "bind"),
+    /--bind needs an endpoint like .*, not "tcp:\/\/localhost"$/,
+  );
+  assert.throws(
+    () => endpointFlag({ bind: "http://localhost:80" }, "bind"),
+    /--bind needs an endpoint/,
+  );
 });
 
 Deno.test("entry points print one clear line for a user mistake, without a stack trace", async () => {

@@ -3,7 +3,8 @@ import {
   FrameClient,
   ServerUnavailableError,
 } from "../../lib/client/frame_client.ts";
-import { ClosedError, Context } from "../../lib/zmq/zmq.ts";
+import { Context } from "../../lib/zmq/zmq.ts";
+import { ClosedError } from "../../lib/zmq/errors.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();

@@ -46,3 +46,20 @@ Deno.test("web view serves the page, the stats and an MJPEG stream of published 
     await view.close();
   }
 });
+
+Deno.test("startWebView on a busy port names it and the ways out", () => {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (listener.addr as Deno.NetAddr).port;
+  try {
+    assert.throws(
+      () => startWebView({ port }),
+      (error: unknown) =>
+        error instanceof Deno.errors.AddrInUse &&
+        error.message ===
+          `127.0.0.1:${port} is in use (another client's web view?): ` +
+            "give the web view another port with --port N, or --view none",
+    );
+  } finally {
+    listener.close();
+  }
+});

@@ -1,5 +1,16 @@
+/**
+ * The fixture clip end to end: server and client processes name its people
+ * frame by frame, and `deno task demo` runs it start to finish quietly.
+ */
+
 import assert from "node:assert/strict";
-import { PROJECT_ROOT, runClient, startServer } from "../support/processes.ts";
+import {
+  PROJECT_ROOT,
+  runClient,
+  runProject,
+  stackLines,
+  startServer,
+} from "../support/processes.ts";
 
 interface TruthFace {
   name: string;
@@ -85,9 +96,53 @@ Deno.test("server and client name the people of the fixture clip frame by frame"
       run.stderr,
       /done: \d+ frames in .* fps, latency p50 .* ms, p95 .* ms/,
     );
+    // The summary counts frames a label was seen in, as the JSON lines show.
+    const framesByLabel: Record<string, number> = {};
+    for (const line of lines) {
+      for (
+        const label of new Set<string>(line.faces.map((f: SeenFace) => f.label))
+      ) {
+        framesByLabel[label] = (framesByLabel[label] ?? 0) + 1;
+      }
+    }
+    const clientSummary = JSON.parse(/^summary: (.*)$/m.exec(run.stderr)![1]);
+    assert.deepEqual(clientSummary.seen, framesByLabel);
+    assert.equal(
+      clientSummary.frames_with_faces,
+      lines.filter((l) => l.faces.length > 0).length,
+    );
+    for (const [label, n] of Object.entries(framesByLabel)) {
+      assert.match(run.stderr, new RegExp(`${label} \\(${n} frames\\)`));
+    }
   } finally {
     const { code, ms } = await server.stop("SIGINT");
     assert.equal(code, 0, server.output());
     assert.ok(ms < 1500, `server exited ${ms.toFixed(0)} ms after SIGINT`);
+  }
+});
+
+Deno.test("deno task demo runs the clip, records it and stops its server quietly", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "facezmq_demo_" });
+  try {
+    const run = await runProject("demo", [
+      "--input",
+      "tests/fixtures/clip/clip.mp4",
+      "--out",
+      `${dir}/demo.mp4`,
+    ]);
+    assert.equal(run.code, 0, run.stderr);
+    assert.match(run.stdout, /^demo: 60 frames, faces in \d+ of them\.$/m);
+    assert.match(
+      run.stdout,
+      /^demo: recognised s2 \(\d+ frames\).*; unknown faces in \d+ frames\.$/m,
+    );
+    assert.match(run.stderr, /^trained 4 people/m, "training progress shown");
+    assert.match(run.stderr, /^recorded 60 frames to /m);
+    assert.ok((await Deno.stat(`${dir}/demo.mp4`)).size > 0);
+    const all = run.stdout + run.stderr;
+    assert.doesNotMatch(all, /SIGINT|SIGTERM|shutting down/);
+    assert.deepEqual(stackLines(all), []);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
   }
 });

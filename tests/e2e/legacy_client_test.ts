@@ -4,7 +4,7 @@ import { openCapture } from "../../lib/video/capture.ts";
 import {
   decodeLegacyReply,
   encodeLegacyRequest,
-} from "../../lib/protocol/protocol.ts";
+} from "../../lib/protocol/legacy.ts";
 import { Context } from "../../lib/zmq/zmq.ts";
 import { PROJECT_ROOT, startServer } from "../support/processes.ts";
 

@@ -10,17 +10,19 @@ import assert from "node:assert/strict";
 import { findFfmpeg } from "../../lib/video/find_ffmpeg.ts";
 import { encodeJpeg } from "../../lib/images/image_io.ts";
 import {
-  decodeLegacyReply,
   decodeReply,
-  decodeRequest,
-  encodeLegacyRequest,
   encodeRequest,
-  type ErrorCode,
   type Face,
   type FrameRequest,
-  ProtocolError,
-} from "../../lib/protocol/protocol.ts";
-import { Context, type Socket, TimeoutError } from "../../lib/zmq/zmq.ts";
+} from "../../lib/protocol/binary.ts";
+import { decodeRequest } from "../../lib/protocol/dispatch.ts";
+import { type ErrorCode, ProtocolError } from "../../lib/protocol/errors.ts";
+import {
+  decodeLegacyReply,
+  encodeLegacyRequest,
+} from "../../lib/protocol/legacy.ts";
+import { Context, type Socket } from "../../lib/zmq/zmq.ts";
+import { TimeoutError } from "../../lib/zmq/errors.ts";
 import { hostileMessages } from "../support/fuzz_messages.ts";
 import {
   PROJECT_ROOT,

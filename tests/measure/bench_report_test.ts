@@ -9,6 +9,7 @@ import {
   type TruthFrame,
 } from "../../lib/measure/bench_report.ts";
 import { StageStats } from "../../lib/measure/stats.ts";
+import { runProject } from "../support/processes.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 const CLIP = "tests/fixtures/clip/clip.mp4";
@@ -32,22 +33,10 @@ function perfect(truth: TruthFrame[]): SeenFrame[] {
   }));
 }
 
-async function runBench(
+function runBench(
   args: string[],
 ): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", `${ROOT}bench.ts`, ...args],
-    cwd: ROOT,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const decoder = new TextDecoder();
-  return {
-    code: out.code,
-    stdout: decoder.decode(out.stdout),
-    stderr: decoder.decode(out.stderr),
-  };
+  return runProject("bench", args);
 }
 
 Deno.test("scoreFaces: the truth scored against itself is all found and named", async () => {

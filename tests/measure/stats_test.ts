@@ -1,5 +1,10 @@
 import assert from "node:assert/strict";
-import { mean, percentile, StageStats } from "../../lib/measure/stats.ts";
+import {
+  mean,
+  percentile,
+  reportEvery,
+  StageStats,
+} from "../../lib/measure/stats.ts";
 
 Deno.test("percentile interpolates like numpy's default", () => {
   const values = [15, 20, 35, 40, 50];
@@ -45,4 +50,42 @@ Deno.test("StageStats.addTotals adds many frames at once", () => {
   assert.equal(stats.frames, 5);
   assert.deepEqual(stats.means(), { detect: 5 });
   assert.deepEqual(stats.totals(), { detect: 25 });
+});
+
+Deno.test("StageStats counts errors per window", () => {
+  const stats = new StageStats();
+  stats.addErrors();
+  stats.addErrors(2);
+  assert.equal(stats.errors, 3);
+  assert.equal(stats.frames, 0);
+  stats.reset();
+  assert.equal(stats.errors, 0);
+});
+
+Deno.test("reportEvery reports windows with frames or errors, then starts a new one", async () => {
+  const stats = new StageStats();
+  const seen: [number, number][] = [];
+  using _report = reportEvery(stats, {
+    intervalMs: 40,
+    report: (window) => seen.push([window.frames, window.errors]),
+  });
+  stats.add({ detect: 2 });
+  stats.add({ detect: 4 });
+  await new Promise((r) => setTimeout(r, 60));
+  stats.addErrors();
+  await new Promise((r) => setTimeout(r, 40));
+  // A quiet window says nothing.
+  await new Promise((r) => setTimeout(r, 80));
+  assert.deepEqual(seen, [[2, 0], [0, 1]]);
+});
+
+Deno.test("reportEvery with no interval reports nothing", async () => {
+  const stats = new StageStats();
+  let calls = 0;
+  const report = reportEvery(stats, { intervalMs: 0, report: () => calls++ });
+  stats.add({ detect: 1 });
+  await new Promise((r) => setTimeout(r, 20));
+  report.stop();
+  assert.equal(calls, 0);
+  assert.equal(stats.frames, 1);
 });

@@ -7,7 +7,7 @@ import {
   FrameHandler,
   type HandledMessage,
 } from "../../lib/server/frame_handler.ts";
-import { decodeReply, encodeRequest } from "../../lib/protocol/protocol.ts";
+import { decodeReply, encodeRequest } from "../../lib/protocol/binary.ts";
 import { serveRequests } from "../../lib/server/serve_loop.ts";
 import { trainFromFolder } from "../../lib/face/training.ts";
 import { faceRequest } from "../support/frames.ts";

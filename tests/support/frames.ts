@@ -5,7 +5,7 @@
  */
 
 import { readImage } from "../../lib/images/image_io.ts";
-import { encodeRequest } from "../../lib/protocol/protocol.ts";
+import { encodeRequest } from "../../lib/protocol/binary.ts";
 
 /**
  * A grey 640x480 request holding the face in `file` (e.g. an ORL image:

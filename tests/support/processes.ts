@@ -1,88 +1,59 @@
 /**
- * Test support: runs the real server and client as subprocesses
- * (`deno run server.ts` / `client.ts`) and collects their output.
+ * Test support: runs the real commands (`server.ts`, `worker.ts`,
+ * `client.ts`, `keys.ts`) as processes, through lib/cli/spawn.ts as the demo
+ * and the bench do, and collects their output.
  *
  * @module
  */
 
-const ROOT = new URL("../../", import.meta.url).pathname;
+import {
+  PROJECT_ROOT,
+  type ProjectCommand,
+  projectCommand,
+  type ReadyProcess,
+  spawnProject,
+} from "../../lib/cli/spawn.ts";
 
-/** A running server subprocess. */
-export interface ServerProcess {
-  /** The endpoint it serves on (from its ready line). */
-  endpoint: string;
-  /** The child process. */
-  child: Deno.ChildProcess;
-  /** Everything it printed so far (stdout and stderr). */
-  output(): string;
-  /** Sends a signal and waits for the exit; resolves with the exit code and ms taken. */
-  stop(signal?: Deno.Signal): Promise<{ code: number; ms: number }>;
-}
+export { PROJECT_ROOT };
 
-/** Reads a stream into `sink` line by line until it ends. */
-async function pump(
-  stream: ReadableStream<Uint8Array>,
-  sink: string[],
-): Promise<void> {
-  const decoder = new TextDecoder();
-  for await (const chunk of stream) {
-    sink.push(decoder.decode(chunk, { stream: true }));
-  }
+/** A running server (or worker) process. */
+export type ServerProcess = ReadyProcess;
+
+/** Options for {@linkcode startServer} and {@linkcode startWorker}. */
+export interface StartOptions {
+  /** Give up after this many ms. Default 60 000. */
+  timeoutMs?: number;
+  /** Environment variables to add. */
+  env?: Record<string, string>;
 }
 
 /**
- * Starts `deno run server.ts ARGS` and waits (up to `timeoutMs`) for its
- * ready line. Binds an ephemeral port unless ARGS has `--bind`.
+ * Starts `deno run server.ts ARGS` and waits for its ready line. Binds an
+ * ephemeral port unless ARGS has `--bind`. Throws with its output when it
+ * does not start.
  */
-export async function startServer(
+export function startServer(
   args: string[],
-  options: { timeoutMs?: number; env?: Record<string, string> } = {},
+  options: StartOptions = {},
 ): Promise<ServerProcess> {
-  const bind = args.includes("--bind") ? [] : ["--bind", "tcp://127.0.0.1:*"];
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", `${ROOT}server.ts`, ...bind, ...args],
-    cwd: ROOT,
-    stdout: "piped",
-    stderr: "piped",
-    stdin: "null",
+  return spawnProject("server", args, {
+    timeoutMs: options.timeoutMs ?? 60_000,
     env: options.env,
-  }).spawn();
-  const chunks: string[] = [];
-  const done = Promise.all([
-    pump(child.stdout, chunks),
-    pump(child.stderr, chunks),
-  ]);
-  const output = () => chunks.join("");
-  const deadline = Date.now() + (options.timeoutMs ?? 60_000);
-  let endpoint = "";
-  while (Date.now() < deadline) {
-    const match = /ready: serving on (\S+)/.exec(output());
-    if (match) {
-      endpoint = match[1];
-      break;
-    }
-    if (/^error: /m.test(output())) break;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  const stop = async (signal: Deno.Signal = "SIGTERM") => {
-    const t0 = performance.now();
-    try {
-      child.kill(signal);
-    } catch {
-      // already gone
-    }
-    const status = await child.status;
-    await done;
-    return { code: status.code, ms: performance.now() - t0 };
-  };
-  if (!endpoint) {
-    await stop("SIGKILL");
-    throw new Error(`the server did not start:\n${output()}`);
-  }
-  return { endpoint, child, output, stop };
+  });
 }
 
-/** The result of a finished client run. */
+/** Starts `deno run worker.ts ARGS` and waits for its ready line. */
+export function startWorker(
+  args: string[],
+  options: StartOptions = {},
+): Promise<ServerProcess> {
+  return spawnProject("worker", args, {
+    timeoutMs: options.timeoutMs ?? 60_000,
+    env: options.env,
+  });
+}
+
+/** The result of a finished run. */
 export interface ClientRun {
   /** Exit code. */
   code: number;
@@ -92,15 +63,12 @@ export interface ClientRun {
   stderr: string;
 }
 
-/** Runs `deno run client.ts ARGS` to completion. */
-export async function runClient(args: string[]): Promise<ClientRun> {
-  const result = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", `${ROOT}client.ts`, ...args],
-    cwd: ROOT,
-    stdout: "piped",
-    stderr: "piped",
-    stdin: "null",
-  }).output();
+/** Runs `deno run COMMAND.ts ARGS` to completion. */
+export async function runProject(
+  command: ProjectCommand,
+  args: string[],
+): Promise<ClientRun> {
+  const result = await projectCommand(command, args).output();
   const decoder = new TextDecoder();
   return {
     code: result.code,
@@ -109,8 +77,10 @@ export async function runClient(args: string[]): Promise<ClientRun> {
   };
 }
 
-/** The project's root folder (with a trailing slash). */
-export const PROJECT_ROOT: string = ROOT;
+/** Runs `deno run client.ts ARGS` to completion. */
+export function runClient(args: string[]): Promise<ClientRun> {
+  return runProject("client", args);
+}
 
 /**
  * A port number that was free a moment ago on 127.0.0.1: binds port 0,
@@ -138,7 +108,7 @@ export async function waitUntil(
   }
 }
 
-/** A client subprocess that is still running (see {@linkcode spawnClient}). */
+/** A client process that is still running (see {@linkcode spawnClient}). */
 export interface ClientProcess {
   /** The child process. */
   child: Deno.ChildProcess;
@@ -154,13 +124,7 @@ export interface ClientProcess {
 
 /** Starts `deno run client.ts ARGS` and returns at once. */
 export function spawnClient(args: string[]): ClientProcess {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", `${ROOT}client.ts`, ...args],
-    cwd: ROOT,
-    stdout: "piped",
-    stderr: "piped",
-    stdin: "null",
-  }).spawn();
+  const child = projectCommand("client", args).spawn();
   const out: string[] = [];
   const err: string[] = [];
   const reading = Promise.all([
@@ -187,6 +151,17 @@ export function spawnClient(args: string[]): ClientProcess {
   };
 }
 
+/** Reads a stream into `sink` until it ends. */
+async function pump(
+  stream: ReadableStream<Uint8Array>,
+  sink: string[],
+): Promise<void> {
+  const decoder = new TextDecoder();
+  for await (const chunk of stream) {
+    sink.push(decoder.decode(chunk, { stream: true }));
+  }
+}
+
 /**
  * Makes a CURVE key pair with the real command (`deno run keys.ts NAME
  * --dir DIR`); returns the paths of `NAME.key` and `NAME.pub`.
@@ -195,17 +170,9 @@ export async function makeKeys(
   name: string,
   dir: string,
 ): Promise<{ secretPath: string; publicPath: string }> {
-  const result = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", `${ROOT}keys.ts`, name, "--dir", dir],
-    cwd: ROOT,
-    stdout: "piped",
-    stderr: "piped",
-    stdin: "null",
-  }).output();
-  if (!result.success) {
-    throw new Error(
-      `keys.ts ${name} failed: ${new TextDecoder().decode(result.stderr)}`,
-    );
+  const result = await runProject("keys", [name, "--dir", dir]);
+  if (result.code !== 0) {
+    throw new Error(`keys.ts ${name} failed: ${result.stderr}`);
   }
   return { secretPath: `${dir}/${name}.key`, publicPath: `${dir}/${name}.pub` };
 }
