@@ -15,6 +15,7 @@ import { serveRequests } from "./serve_loop.ts";
 import { unpackRecognizer } from "../face/recognizers.ts";
 import type { WorkerEvent, WorkerSetup } from "./worker_pool.ts";
 import { Context } from "../zmq/zmq.ts";
+import { reportEvery, StageStats } from "../measure/stats.ts";
 
 const abort = new AbortController();
 let context: Context | undefined;
@@ -39,33 +40,26 @@ async function run(id: number, setup: WorkerSetup): Promise<void> {
   socket.connect(setup.endpoint);
   post({ type: "ready", id });
 
-  let frames = 0;
-  let errors = 0;
-  let sums: Record<string, number> = {};
-  const timer = setInterval(() => {
-    if (frames === 0 && errors === 0) return;
-    post({ type: "stats", id, frames, errors, sums });
-    frames = 0;
-    errors = 0;
-    sums = {};
-  }, setup.statsInterval);
+  const stats = new StageStats();
+  using _report = reportEvery(stats, {
+    intervalMs: setup.statsInterval,
+    report: (window) =>
+      post({
+        type: "stats",
+        id,
+        frames: window.frames,
+        errors: window.errors,
+        sums: window.totals(),
+      }),
+  });
 
   try {
     await serveRequests(socket, handler, {
       signal: abort.signal,
-      onMessage: (handled) => {
-        if (!handled.ok) {
-          errors++;
-          return;
-        }
-        frames++;
-        for (const [stage, ms] of Object.entries(handled.timings ?? {})) {
-          sums[stage] = (sums[stage] ?? 0) + ms;
-        }
-      },
+      onMessage: (handled) =>
+        handled.ok ? stats.add({ ...handled.timings }) : stats.addErrors(),
     });
   } finally {
-    clearInterval(timer);
     await context.close();
     detector.close();
   }

@@ -1,46 +1,13 @@
 import assert from "node:assert/strict";
 import {
   freePort,
-  PROJECT_ROOT,
   runClient,
   startServer,
+  startWorker,
 } from "../support/processes.ts";
 
 const CLIP = "tests/fixtures/clip/clip.mp4";
 const CLIP_FRAMES = 60;
-
-/** Starts `deno run worker.ts ARGS` and waits for its ready line. */
-async function startWorker(args: string[]) {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", `${PROJECT_ROOT}worker.ts`, ...args],
-    cwd: PROJECT_ROOT,
-    stdout: "piped",
-    stderr: "piped",
-    stdin: "null",
-  }).spawn();
-  const chunks: string[] = [];
-  const decoder = new TextDecoder();
-  const pump = async (stream: ReadableStream<Uint8Array>) => {
-    for await (const chunk of stream) {
-      chunks.push(decoder.decode(chunk, { stream: true }));
-    }
-  };
-  const done = Promise.all([pump(child.stdout), pump(child.stderr)]);
-  const output = () => chunks.join("");
-  for (let i = 0; i < 600 && !/ready: worker connected/.test(output()); i++) {
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  assert.match(output(), /ready: worker connected/);
-  return {
-    output,
-    async stop() {
-      child.kill("SIGINT");
-      const status = await child.status;
-      await done;
-      return status.code;
-    },
-  };
-}
 
 function clientArgs(endpoint: string): string[] {
   return [
@@ -126,7 +93,9 @@ Deno.test("remote workers connected to the backend do the work of a server with 
       );
     }
   } finally {
-    for (const worker of workers) assert.equal(await worker.stop(), 0);
+    for (const worker of workers) {
+      assert.equal((await worker.stop("SIGINT")).code, 0);
+    }
     await server.stop("SIGINT");
   }
 });
