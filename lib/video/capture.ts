@@ -10,7 +10,11 @@
 
 import { CaptureError } from "./capture_error.ts";
 import { defaultCameraInput, type InputKind, resolveInput } from "./input.ts";
-import { bytesPerPixel, ffmpegPixFmt, type PixelFormat } from "./pix_fmt.ts";
+import {
+  bytesPerPixel,
+  ffmpegPixFmt,
+  type RawPixelFormat as PixelFormat,
+} from "../images/pixel_format.ts";
 import { notFoundError, programExists } from "./_process.ts";
 import type { FromWorker, ToWorker, WireFrame } from "./_capture_worker.ts";
 

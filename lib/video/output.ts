@@ -9,7 +9,11 @@
  */
 
 import { CaptureError } from "./capture_error.ts";
-import { bytesPerPixel, ffmpegPixFmt, type PixelFormat } from "./pix_fmt.ts";
+import {
+  bytesPerPixel,
+  ffmpegPixFmt,
+  type RawPixelFormat as PixelFormat,
+} from "../images/pixel_format.ts";
 import { collectStderr, LineTail, programName, spawn } from "./_process.ts";
 
 /** Options of {@link openRecorder}. */

@@ -104,7 +104,7 @@ Deno.test("capture scales to any size and delivers grey frames", async () => {
     input: CLIP,
     width: 160,
     height: 120,
-    pixelFormat: "gray",
+    pixelFormat: "grey8",
     everyFrame: true,
   });
   let count = 0;
