@@ -66,14 +66,8 @@ Deno.test("createRecognizer refuses unknown kinds and parameters", async () => {
   );
 });
 
-Deno.test("createRecognizer loads the resnet module only when asked, or says it is not there", async () => {
-  let resnet;
-  try {
-    resnet = await createRecognizer("resnet");
-  } catch (error) {
-    assert.match((error as Error).message, /^resnet recogniser not available/);
-    return;
-  }
+Deno.test("createRecognizer loads the resnet module when asked", async () => {
+  const resnet = await createRecognizer("resnet");
   assert.equal(resnet.kind, "resnet");
   assert.equal(resnet.descriptorSize, 128);
   assert.equal(resnet.channels, 3);
