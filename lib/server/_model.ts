@@ -53,6 +53,6 @@ export async function buildModel(
 /** `unknown threshold 99.1`, or that there is none. */
 export function thresholdText(threshold: number): string {
   return Number.isFinite(threshold) && threshold < 1e300
-    ? `unknown threshold ${threshold.toFixed(1)}`
+    ? `unknown threshold ${Number(threshold.toPrecision(3))}`
     : "no unknown threshold (every face gets the nearest name)";
 }
