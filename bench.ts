@@ -20,6 +20,7 @@ import {
   stringFlag,
   UsageError,
 } from "./lib/cli/flags.ts";
+import { IN_FLIGHT } from "./lib/client/session.ts";
 import { SERVER_DETECT_OPTIONS } from "./lib/face/detector.ts";
 import { type BenchOptions, runBench } from "./lib/measure/bench.ts";
 import {
@@ -38,15 +39,21 @@ Usage: deno task bench [options]
                          without one, accuracy is not scored)
   --train DIR            people the server learns (default train)
   --frames N             frames per run (default: the whole clip)
-  --clients LIST         concurrent clients, e.g. 1,2,4 (default 1,2,4)
+  --clients LIST         concurrent clients, e.g. 2,4 (default 4)
   --workers N            server recognition threads (default: cores)
+  --in-flight N          frames each client keeps at the server (default ${IN_FLIGHT})
   --send grey|rgb|jpeg   pixels sent (default grey)
   --draw client|server   who draws the boxes (default client)
   --detect-width N       server detection width (default ${SERVER_DETECT_OPTIONS.maxWidth}; 0 = full size)
   --levers               also run one lever at a time: detect width 0/320/240,
                          send grey/rgb/jpeg, draw client/server, 1 and 2 workers
+
+Besides the main run: --in-flight 1, detection at full size, the clients of
+--clients at once, 2 remote worker processes (--workers 0), the resnet
+recogniser (reported as skipped when it fails), and the original design
+(bench/original_server.py as it was, and with facezmq's detection settings).
   --repeat N             run each setting N times, keep the fastest (default 1)
-  --quick                a few seconds: 30 frames, 1 client, no comparisons
+  --quick                a few seconds: 30 frames, the main run only
   --no-original          skip the original Python design
   --python PATH          Python with cv2 (cv2.face) and zmq (default /usr/bin/python3)
   --json                 print one JSON object instead of tables
@@ -60,6 +67,7 @@ const FLAGS = {
   frames: { type: "string" },
   clients: { type: "string" },
   workers: { type: "string" },
+  "in-flight": { type: "string" },
   send: { type: "string", default: "grey" },
   draw: { type: "string", default: "client" },
   "detect-width": { type: "string" },
@@ -95,7 +103,7 @@ async function benchOptionsFrom(values: Flags): Promise<BenchOptions> {
       throw new UsageError(`${what} ${path} does not exist`);
     }
   }
-  const clients = parseClients(stringFlag(values, "clients") ?? "1,2,4");
+  const clients = parseClients(stringFlag(values, "clients") ?? "4");
   const log = (line: string) => console.error(line);
   const skipOriginal = quick
     ? "--quick"
@@ -119,6 +127,11 @@ async function benchOptionsFrom(values: Flags): Promise<BenchOptions> {
       }) ?? SERVER_DETECT_OPTIONS.maxWidth,
       send: choiceFlag(values, "send", ["grey", "rgb", "jpeg"]),
       draw: choiceFlag(values, "draw", ["client", "server"]),
+      inFlight: numberFlag(values, "in-flight", {
+        min: 1,
+        max: 64,
+        integer: true,
+      }) ?? IN_FLIGHT,
     },
     clients: quick ? [1] : clients,
     quick,

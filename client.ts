@@ -23,6 +23,7 @@ import {
 } from "./lib/cli/flags.ts";
 import { onShutdown } from "./lib/cli/shutdown.ts";
 import {
+  IN_FLIGHT,
   jsonLine,
   runSession,
   type SessionOptions,
@@ -46,6 +47,10 @@ Usage: deno task client [options]
   --json                 one JSON line per frame on stdout (logs go to stderr)
   --every-frame          process every frame of a file as fast as possible
   --frames N             stop after N frames
+  --in-flight N          frames at the server at once (default ${IN_FLIGHT}, enough to
+                         keep two server workers busy; 1 = one at a time).
+                         Live input only sends a frame when one may go, and
+                         always the newest, so none waits in a queue
   --send grey|rgb|jpeg   pixels sent to the server (default grey: 1/3 of rgb)
   --draw client|server   who draws the boxes (default client)
   --timeout MS           wait this long for each reply (default 1000)
@@ -70,6 +75,7 @@ const FLAGS = {
   json: { type: "boolean" },
   "every-frame": { type: "boolean" },
   frames: { type: "string" },
+  "in-flight": { type: "string" },
   send: { type: "string", default: "grey" },
   draw: { type: "string", default: "client" },
   timeout: { type: "string", default: "1000" },
@@ -119,6 +125,11 @@ async function sessionOptionsFrom(values: Flags): Promise<SessionOptions> {
     record: stringFlag(values, "record"),
     everyFrame: values["every-frame"] === true,
     frames: numberFlag(values, "frames", { min: 1, integer: true }),
+    inFlight: numberFlag(values, "in-flight", {
+      min: 1,
+      max: 64,
+      integer: true,
+    }),
     send: choiceFlag(values, "send", ["grey", "rgb", "jpeg"]),
     draw: choiceFlag(values, "draw", ["client", "server"]),
     timeout: numberFlag(values, "timeout", { min: 10, integer: true }),

@@ -5,6 +5,12 @@
  * that lost its reply is stuck otherwise) and the request is tried again
  * with backoff. An outage is reported once, and once when it is over.
  *
+ * With `inFlight` above 1 it keeps that many REQ sockets, one request on
+ * each, so one client can keep several server workers busy. Plain REQ
+ * rather than one DEALER: each socket keeps REQ's lock-step (a reply can
+ * only be the answer to that socket's last request) and its own Lazy Pirate
+ * reset, and the server's ROUTER front needs nothing new.
+ *
  * @module
  */
 
@@ -29,6 +35,8 @@ export interface FrameClientOptions {
   retries?: number;
   /** Longest pause between attempts, ms. Default 500. */
   maxBackoff?: number;
+  /** Requests that may be in flight at once, each on its own socket. Default 1. */
+  inFlight?: number;
   /** CURVE encryption: the server's public key and this client's key pair. */
   curve?: { serverKey: CurveKey; publicKey: CurveKey; secretKey: CurveKey };
   /** Where outage notices go. Default `console.error`. */
@@ -37,24 +45,31 @@ export interface FrameClientOptions {
   maxMessageSize?: number;
 }
 
-/** A REQ connection to a facezmq server that survives server restarts. */
+/** REQ connections to a facezmq server that survive server restarts. */
 export class FrameClient {
   readonly endpoint: string;
+  /** Requests that may be in flight at once. */
+  readonly inFlight: number;
   #context = new Context();
-  #socket: Socket;
+  #idle: Socket[] = [];
+  #busy = 0;
+  #waiting: (() => void)[] = [];
   #options: FrameClientOptions;
   #log: (line: string) => void;
   #outageSince: number | null = null;
+  #backAt = -Infinity;
   #closed = false;
-  /** Number of times the socket was reopened after a timeout. */
+  /** Number of times a socket was reopened after a timeout. */
   reconnects = 0;
 
   /** Connects (lazily: the server need not be up yet) to `endpoint`. */
   constructor(endpoint: string, options: FrameClientOptions = {}) {
     this.endpoint = endpoint;
     this.#options = options;
+    this.inFlight = Math.max(1, Math.floor(options.inFlight ?? 1));
     this.#log = options.log ?? ((line) => console.error(line));
-    this.#socket = this.#open();
+    // Connected now, so that the first frames find the connections made.
+    for (let i = 0; i < this.inFlight; i++) this.#idle.push(this.#open());
   }
 
   #open(): Socket {
@@ -78,9 +93,23 @@ export class FrameClient {
    * timeout the socket is reopened and `build()` is called again for the next
    * attempt (live capture passes its newest frame then; a file resends).
    * Throws {@linkcode ServerUnavailableError} after `retries` failed retries.
+   * Up to `inFlight` calls run at once; more wait for a free socket.
    */
   async exchange(
     build: () => Promise<Uint8Array[]> | Uint8Array[],
+  ): Promise<Uint8Array[]> {
+    const slot = { socket: await this.#acquire() };
+    try {
+      return await this.#attempts(build, slot);
+    } finally {
+      this.#release(slot.socket);
+    }
+  }
+
+  /** The Lazy Pirate loop on `slot`, whose socket it replaces after a timeout. */
+  async #attempts(
+    build: () => Promise<Uint8Array[]> | Uint8Array[],
+    slot: { socket: Socket },
   ): Promise<Uint8Array[]> {
     const timeout = this.#options.timeout ?? 1000;
     const retries = this.#options.retries ?? 0;
@@ -91,9 +120,10 @@ export class FrameClient {
         throw new ServerUnavailableError("the client was closed");
       }
       const parts = await build();
+      const sentAt = performance.now();
       try {
-        await this.#socket.send(parts, { timeout });
-        const reply = await this.#socket.receive({ timeout });
+        await slot.socket.send(parts, { timeout });
+        const reply = await slot.socket.receive({ timeout });
         if (this.#outageSince !== null) {
           const seconds = (performance.now() - this.#outageSince) / 1000;
           this.#log(
@@ -102,17 +132,20 @@ export class FrameClient {
             } s)`,
           );
           this.#outageSince = null;
+          this.#backAt = performance.now();
         }
         return reply;
       } catch (error) {
         if (!(error instanceof TimeoutError)) throw error;
       }
       // Lazy Pirate: the REQ socket is stuck waiting for a lost reply.
-      this.#socket.close();
-      this.#socket = this.#open();
+      slot.socket.close();
+      slot.socket = this.#open();
       this.reconnects++;
       failures++;
-      if (this.#outageSince === null) {
+      // A request sent before the server came back belongs to the outage
+      // already reported: its timeout is no new one.
+      if (this.#outageSince === null && sentAt > this.#backAt) {
         this.#outageSince = performance.now() - timeout;
         this.#log(
           `server at ${this.endpoint} is not answering (no reply within ${timeout} ms); ` +
@@ -135,9 +168,26 @@ export class FrameClient {
     }
   }
 
-  /** Closes the socket and the context; pending exchanges end at once. */
+  async #acquire(): Promise<Socket> {
+    while (this.#busy >= this.inFlight && !this.#closed) {
+      await new Promise<void>((resolve) => this.#waiting.push(resolve));
+    }
+    if (this.#closed) throw new ServerUnavailableError("the client was closed");
+    this.#busy++;
+    return this.#idle.pop() ?? this.#open();
+  }
+
+  #release(socket: Socket): void {
+    this.#busy--;
+    if (this.#closed) socket.close();
+    else this.#idle.push(socket);
+    this.#waiting.shift()?.();
+  }
+
+  /** Closes the sockets and the context; pending exchanges end at once. */
   async close(): Promise<void> {
     this.#closed = true;
+    for (const wake of this.#waiting.splice(0)) wake();
     await this.#context.close();
   }
 }

@@ -3,7 +3,9 @@
  * and come back with the faces named. Per frame: capture, pixels for the
  * wire, exchange with the server, decode, draw, show (web page, window,
  * recording), report (`onFrame`: JSON lines, the bench's timings), count.
- * `client.ts`, `demo.ts` and `bench.ts` all run this.
+ * Several frames are at the server at once (`inFlight`, default 2), so one
+ * client keeps several workers busy; answers are still shown and reported
+ * in frame order. `client.ts`, `demo.ts` and `bench.ts` all run this.
  *
  * ```ts
  * import { runSession } from "./lib/client/session.ts";
@@ -34,9 +36,9 @@ export type { SendFormat, ViewMode };
 
 /**
  * The step that takes a request to the server and brings back its reply.
- * {@linkcode FrameClient} (REQ, one frame at a time) is the default. Each
- * call carries its own frame id, so a client that keeps several frames in
- * flight (DEALER) fits the same shape.
+ * {@linkcode FrameClient} (a REQ socket per frame in flight) is the default.
+ * The session calls `exchange` again before earlier calls settle, up to its
+ * `inFlight`; each request carries its own frame id, checked in the reply.
  */
 export interface FrameExchange {
   /**
@@ -52,6 +54,32 @@ export interface FrameExchange {
   readonly reconnects: number;
   /** Ends pending exchanges at once. */
   close(): Promise<void>;
+}
+
+/**
+ * Frames in flight by default: two keep a two-worker server busy (one
+ * encodes and sends while the other is at the server).
+ */
+export const IN_FLIGHT = 2;
+
+/** A frame as read, copied out of the capture's buffer. */
+interface Shot {
+  /** Frames read before it (its index restarts when a source is reopened). */
+  seq: number;
+  index: number;
+  picture: Image;
+  /** ms waited for it. */
+  waited: number;
+  /** `performance.now()` when it came in. */
+  at: number;
+}
+
+/** A frame's request and the reply to it. */
+interface Answer {
+  shot: Shot;
+  sent: SentRequest;
+  parts: Uint8Array[];
+  receivedAt: number;
 }
 
 /** Client-side milliseconds of one frame. */
@@ -98,7 +126,10 @@ export interface SessionSummary {
   fps: number;
   /** Latency percentiles and mean, ms (NaN without frames). */
   latency: { p50: number; p95: number; mean: number };
-  /** Frames a live source produced that were never sent (too slow). */
+  /**
+   * Frames a live source produced that were never sent (too slow), or whose
+   * answer came after a newer frame's (not shown).
+   */
   dropped: number;
   /** Times the connection to the server was reopened. */
   reconnects: number;
@@ -124,6 +155,12 @@ export interface SessionOptions {
   fps?: number;
   /** Every frame of a file, as fast as answers come (else live: newest only). */
   everyFrame?: boolean;
+  /**
+   * Frames at the server at once, so that one client keeps several workers
+   * busy. Default {@linkcode IN_FLIGHT}; 1 = one frame at a time. Live, a
+   * frame is only read when one may go, so none waits in a queue.
+   */
+  inFlight?: number;
   /** Stop after this many frames. */
   frames?: number;
   /** Pixels sent. Default `grey`. */
@@ -195,7 +232,7 @@ export async function runSession(
 
   // Grey is enough when nobody looks at the picture.
   const pixelFormat = !wantPicture && (options.send ?? "grey") === "grey"
-    ? "gray"
+    ? "grey8"
     : "rgb24";
   const openSource = () =>
     openCapture({
@@ -210,7 +247,9 @@ export async function runSession(
   let capture: Capture = openSource();
   cleanup.defer(() => capture.close());
   const connect = options.connect ?? "tcp://127.0.0.1:5555";
+  const inFlight = Math.max(1, Math.floor(options.inFlight ?? IN_FLIGHT));
   const exchange = options.exchange ?? new FrameClient(connect, {
+    inFlight,
     timeout: options.timeout,
     retries: options.retries ?? (isLive(options.input) ? 0 : 5),
     curve: options.curve,
@@ -245,11 +284,14 @@ export async function runSession(
       }
     }
   };
-  // The capture buffer is reused by the next read: keep what is drawn on.
-  const picture = (frame: Frame): Image =>
-    pixelFormat === "gray"
-      ? { width, height, channels: 1, data: frame.data }
-      : { width, height, channels: 3, data: frame.data.slice() };
+  // The capture reuses the buffer on the next read, and frames in flight
+  // (resent on a retry, drawn on later) outlive it: keep a copy.
+  const picture = (frame: Frame): Image => ({
+    width,
+    height,
+    channels: pixelFormat === "grey8" ? 1 : 3,
+    data: frame.data.slice(),
+  });
 
   const tally = new Tally();
   const requests = new FrameRequests({
@@ -257,51 +299,118 @@ export async function runSession(
     // The server draws only when somebody wants the picture.
     serverDraws: options.draw === "server" && wantPicture,
   });
-  let failure: unknown;
-  try {
-    while (!signal?.aborted && tally.frames < (options.frames ?? Infinity)) {
+
+  /** The capture hands out one frame per call: reads wait their turn. */
+  let reads: Promise<unknown> = Promise.resolve();
+  let seq = 0;
+  const readShot = (): Promise<Shot | null> => {
+    const read = reads.then(async (): Promise<Shot | null> => {
       const t0 = performance.now();
       const frame = await nextFrame();
-      if (frame === null) break;
-      const t1 = performance.now();
-      tally.started ??= t1;
-      let current = { index: frame.index, picture: picture(frame) };
-      let sent!: SentRequest;
-      const replyParts = await exchange.exchange(async () => {
-        if (live && exchange.inOutage) {
-          // While the server is away, send the newest frame when it is back.
-          const newer = await capture.next();
-          if (newer) current = { index: newer.index, picture: picture(newer) };
-        }
-        sent = requests.build(current.picture);
-        return sent.parts;
-      });
-      const t2 = performance.now();
-      const reply = replyTo(sent, replyParts);
-      const t3 = performance.now();
-      const canvas = wantPicture ? annotate(current.picture, reply) : null;
-      const t4 = performance.now();
-      const result: FrameResult = {
-        frame: current.index,
-        faces: reply.faces,
-        latencyMs: t2 - sent.startedAt,
-        timings: {
-          capture: tally.frames === 0 ? 0 : t1 - t0,
-          encode: sent.builtAt - sent.startedAt,
-          exchange: t2 - sent.builtAt,
-          decode: t3 - t2,
-          draw: canvas && !reply.frame ? t4 - t3 : 0,
-        },
-        server: reply.timings,
-        requestBytes: sent.bytes,
-        replyBytes: replyParts.reduce((sum, part) => sum + part.length, 0),
+      if (frame === null) return null;
+      const at = performance.now();
+      return {
+        seq: seq++,
+        index: frame.index,
+        picture: picture(frame),
+        waited: at - t0,
+        at,
       };
-      tally.add(result);
-      if (canvas) {
-        await outputs.show(canvas, tally.viewInfo(result));
-        await options.onPicture?.(canvas, result);
+    });
+    reads = read.catch(() => {});
+    return read;
+  };
+
+  /** Sends `first` (or, live during an outage, the newest frame) and waits. */
+  const send = (first: Shot): Promise<Answer> => {
+    let shot = first;
+    let sent!: SentRequest;
+    return exchange.exchange(async () => {
+      if (live && exchange.inOutage) {
+        // While the server is away, send the newest frame when it is back.
+        shot = (await readShot()) ?? shot;
       }
-      options.onFrame?.(result);
+      sent = requests.build(shot.picture);
+      return sent.parts;
+    }).then((parts) => ({ shot, sent, parts, receivedAt: performance.now() }));
+  };
+
+  /** Decodes, draws, shows and reports one answer. */
+  const finish = async ({ shot, sent, parts, receivedAt }: Answer) => {
+    const t2 = performance.now();
+    const reply = replyTo(sent, parts);
+    const t3 = performance.now();
+    const canvas = wantPicture ? annotate(shot.picture, reply) : null;
+    const t4 = performance.now();
+    const result: FrameResult = {
+      frame: shot.index,
+      faces: reply.faces,
+      latencyMs: receivedAt - sent.startedAt,
+      timings: {
+        capture: tally.frames === 0 ? 0 : shot.waited,
+        encode: sent.builtAt - sent.startedAt,
+        exchange: receivedAt - sent.builtAt,
+        decode: t3 - t2,
+        draw: canvas && !reply.frame ? t4 - t3 : 0,
+      },
+      server: reply.timings,
+      requestBytes: sent.bytes,
+      replyBytes: parts.reduce((sum, part) => sum + part.length, 0),
+    };
+    tally.add(result);
+    if (canvas) {
+      await outputs.show(canvas, tally.viewInfo(result));
+      await options.onPicture?.(canvas, result);
+    }
+    options.onFrame?.(result);
+  };
+
+  // Up to `inFlight` frames at the server; answers are taken in the order
+  // the frames were sent, so results stay in frame order. A new frame is
+  // read only when a slot is free: live, that is the newest one.
+  const limit = options.frames ?? Infinity;
+  const waiting: Promise<Answer>[] = [];
+  let reading: Promise<Shot | null> | null = null;
+  let sourceEnded = false;
+  let sentFrames = 0;
+  let lastShown = -1; // seq of the last frame shown
+  let stale = 0;
+  let failure: unknown;
+  try {
+    while (!signal?.aborted) {
+      if (
+        reading === null && !sourceEnded && waiting.length < inFlight &&
+        sentFrames < limit
+      ) {
+        reading = readShot();
+      }
+      if (reading === null && waiting.length === 0) break;
+      const next = await Promise.race<{ read: Shot | null } | Answer>([
+        ...(reading ? [reading.then((read) => ({ read }))] : []),
+        ...(waiting.length ? [waiting[0]] : []),
+      ]);
+      if ("read" in next) {
+        reading = null;
+        if (next.read === null) {
+          sourceEnded = true;
+          continue;
+        }
+        tally.started ??= next.read.at;
+        const answer = send(next.read);
+        answer.catch(() => {}); // observed in turn, or left by a stop
+        waiting.push(answer);
+        sentFrames++;
+        continue;
+      }
+      waiting.shift();
+      // Live, a retry may have swapped in a newer frame than a later
+      // request's: an answer older than one shown is never shown.
+      if (next.shot.seq <= lastShown) {
+        stale++;
+        continue;
+      }
+      lastShown = next.shot.seq;
+      await finish(next);
     }
   } catch (error) {
     if (!signal?.aborted) failure = error;
@@ -309,7 +418,7 @@ export async function runSession(
   tally.ended = performance.now();
   await cleanup.disposeAsync();
   const summary = tally.summary({
-    dropped: capture.dropped,
+    dropped: capture.dropped + stale,
     reconnects: exchange.reconnects,
   });
   if (tally.started !== undefined || failure === undefined) {

@@ -3,35 +3,33 @@
  * as fast as it goes) in each setting, and, when native OpenCV is at hand,
  * the original Python design on the same clip.
  *
- * The server runs as a process (`server.ts`); the clients are sessions in
- * this process (lib/client/session.ts) whose per-frame timings give each
- * stage: capture, encode, transfer (round trip minus the server's own
- * time), the server's stages (from the reply), client decode and drawing.
- * Faces found are scored against the clip's truth.
+ * The server runs as a process (`server.ts`, and `worker.ts` processes for
+ * the remote-workers run); the clients are sessions in this process
+ * (lib/client/session.ts) whose per-frame timings give each stage: capture,
+ * encode, transfer (round trip minus the server's own time), the server's
+ * stages (from the reply), client decode and drawing. Faces found are scored
+ * against the clip's truth.
  *
  * @module
  */
 
 import { runSession } from "../client/session.ts";
+import { PROJECT_ROOT, spawnProject, spawnUntilReady } from "../cli/spawn.ts";
+import { type DetectOptions, SERVER_DETECT_OPTIONS } from "../face/detector.ts";
 import {
-  PROJECT_ROOT,
-  type ReadyProcess,
-  spawnProject,
-  spawnUntilReady,
-} from "../cli/spawn.ts";
-import { SERVER_DETECT_OPTIONS } from "../face/detector.ts";
-import {
+  type Accuracy,
   type BenchResult,
   fixed,
   type OriginalResult,
   peakMemoryMiB,
+  resetPeakMemory,
   type RunResult,
   scoreFaces,
   type SeenFrame,
   type Setting,
+  type SkippedRun,
   summarize,
   type TruthFrame,
-  widthLabel,
 } from "./bench_report.ts";
 import { StageStats } from "./stats.ts";
 
@@ -40,6 +38,14 @@ const WIDTH = 640;
 const HEIGHT = 480;
 /** Frames sent before timing starts: JIT and caches warm up. */
 const WARMUP_FRAMES = 30;
+/** Worker processes of the remote-workers run. */
+const REMOTE_WORKERS = 2;
+
+/** What a setting of the bench's command line fixes for every run. */
+export type BaseSetting = Pick<
+  Setting,
+  "workers" | "detectWidth" | "send" | "draw" | "inFlight"
+>;
 
 /** Options for {@linkcode runBench}. */
 export interface BenchOptions {
@@ -52,7 +58,7 @@ export interface BenchOptions {
   /** Frames per run (Infinity: the whole clip). */
   frames: number;
   /** The setting asked for (the "main" run). */
-  base: Omit<Setting, "name" | "clients">;
+  base: BaseSetting;
   /** Concurrent clients to compare. */
   clients: number[];
   /** Only the main run. */
@@ -67,6 +73,33 @@ export interface BenchOptions {
   skipOriginal?: string;
   /** Progress lines. */
   log: (line: string) => void;
+}
+
+/** A run and the faces its first client saw. */
+interface Measured {
+  result: RunResult;
+  seen: SeenFrame[];
+}
+
+/** A setting of the plan; an optional one is skipped, not fatal, when it fails. */
+type Planned = Setting & { optional?: boolean };
+
+/**
+ * The bench process's peak memory over all runs, kept across the resets
+ * that give each run its own peak.
+ */
+class SelfPeak {
+  #max = 0;
+  /** Notes the peak so far and starts a new one. */
+  reset(): void {
+    this.#max = Math.max(this.#max, peakMemoryMiB("self") ?? 0);
+    resetPeakMemory("self");
+  }
+  /** The highest peak seen, or null where peaks cannot be read. */
+  get max(): number | null {
+    const now = peakMemoryMiB("self");
+    return now === null ? null : Math.max(this.#max, now);
+  }
 }
 
 /** Runs the bench; see the module documentation. */
@@ -85,22 +118,35 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
       `${cores} cores, load ${before.map((l) => l.toFixed(2)).join(" ")}`,
   );
   let original: OriginalResult[] | { skipped: string } | null = null;
-  let variants: { name: string; serverArgs: string[] }[] = [];
+  let variants: Variant[] = [];
+  const skipped: SkippedRun[] = [];
+  const selfPeak = new SelfPeak();
   if (options.python === null) {
     original = { skipped: options.skipOriginal ?? "not asked for" };
   } else {
     const missing = await originalMissing(options.python);
     if (missing) original = { skipped: missing };
-    else variants = originalVariants(options.base.detectWidth);
+    else {
+      variants = originalVariants(options.base.detectWidth);
+      for (const variant of variants) {
+        if (variant.skip) {
+          skipped.push({ name: variant.name, reason: variant.skip });
+        }
+      }
+      variants = variants.filter((variant) => !variant.skip);
+    }
   }
   // Whole passes, repeated: load from other work spreads over all settings
   // instead of favouring whichever ran in a quiet moment.
-  let runs: RunResult[] = [];
-  let originals: OriginalResult[] = [];
+  let runs: Measured[] = [];
+  let failed: SkippedRun[] = [];
+  let originals: (OriginalResult & { seen: SeenFrame[] })[] = [];
   for (let pass = 1; pass <= options.repeat; pass++) {
     if (options.repeat > 1) log(`pass ${pass} of ${options.repeat}`);
-    runs = faster(runs, await measurePass(settings, options));
-    const done: OriginalResult[] = [];
+    const done = await measurePass(settings, { ...options, selfPeak });
+    runs = faster(runs, done.runs, (m) => m.result.fps);
+    failed = done.skipped;
+    const native: (OriginalResult & { seen: SeenFrame[] })[] = [];
     for (const variant of variants) {
       const result = await runOriginal(options.python!, {
         ...variant,
@@ -111,12 +157,29 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
           fixed(result.serverMs)
         } ms/frame`,
       );
-      done.push(result);
+      native.push(result);
     }
-    originals = faster(originals, done);
+    originals = faster(originals, native, (o) => o.fps);
   }
-  if (variants.length > 0) original = originals;
   const main = runs[0];
+  let mainOnSameFrames: Accuracy | null = null;
+  if (originals.length > 0) {
+    // Every design scored on the frames all of them answered.
+    const common = new Set(main.seen.map((f) => f.frame));
+    for (const o of originals) {
+      const theirs = new Set(o.seen.map((f) => f.frame));
+      for (const frame of common) if (!theirs.has(frame)) common.delete(frame);
+    }
+    const truth = options.truth.filter((t) => common.has(t.frame));
+    mainOnSameFrames = scoreFaces(main.seen, truth);
+    original = originals.map(({ seen, ...o }) => ({
+      ...o,
+      accuracy: scoreFaces(seen, truth),
+    }));
+  }
+  const yardstick = Array.isArray(original)
+    ? original.find((o) => o.faithful)
+    : undefined;
   return {
     input: options.input,
     width: WIDTH,
@@ -124,13 +187,15 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
     cores,
     load: { before, after: loadAverage() },
     deno: Deno.version.deno,
-    clientPeakMiB: peakMemoryMiB("self"),
-    runs,
+    clientPeakMiB: selfPeak.max,
+    runs: runs.map((m) => m.result),
+    skipped: [...failed, ...skipped],
     original,
-    ratio: Array.isArray(original)
+    mainOnSameFrames,
+    ratio: yardstick
       ? {
-        fps: main.fps / original[0].fps,
-        serverMs: main.stages["server total"] / original[0].serverMs,
+        fps: main.result.fps / yardstick.fps,
+        serverMs: main.result.stages["server total"] / yardstick.serverMs,
       }
       : null,
   };
@@ -145,18 +210,26 @@ function loadAverage(): number[] {
 }
 
 /** The settings to run, the requested one first. */
-function plan(options: BenchOptions): Setting[] {
-  const base = options.base;
-  const settings: Setting[] = [{ ...base, name: "main", clients: 1 }];
-  const seen = new Set([JSON.stringify({ ...base, clients: 1 })]);
-  const add = (name: string, change: Partial<Setting>) => {
-    const setting = { ...base, clients: 1, ...change };
-    const key = JSON.stringify({ ...setting, name: undefined });
-    if (seen.has(key)) return;
-    seen.add(key);
+function plan(options: BenchOptions): Planned[] {
+  const base: Omit<Setting, "name"> = {
+    ...options.base,
+    clients: 1,
+    remoteWorkers: 0,
+    recognizer: "lbph",
+  };
+  const settings: Planned[] = [{ ...base, name: "main" }];
+  const keyOf = ({ name: _, optional: __, ...setting }: Partial<Planned>) =>
+    JSON.stringify(setting);
+  const seen = new Set([keyOf(base)]);
+  const add = (name: string, change: Partial<Planned>) => {
+    const setting = { ...base, ...change };
+    if (seen.has(keyOf(setting))) return;
+    seen.add(keyOf(setting));
     settings.push({ ...setting, name });
   };
   if (options.quick) return settings;
+  // The client that waits for each answer, as the original does.
+  add("in-flight 1", { inFlight: 1 });
   // Detection at full size against the downscaled default: speed and accuracy.
   add("detect full", { detectWidth: 0 });
   add(`detect ${SERVER_DETECT_OPTIONS.maxWidth}`, {
@@ -175,7 +248,20 @@ function plan(options: BenchOptions): Setting[] {
   for (const clients of options.clients) {
     add(`${clients} client${clients > 1 ? "s" : ""}`, { clients });
   }
+  add(`${REMOTE_WORKERS} remote workers`, {
+    workers: 0,
+    remoteWorkers: REMOTE_WORKERS,
+  });
+  // Runs once lib/face/resnet.ts works; reported as skipped until then.
+  add("resnet", { recognizer: "resnet", optional: true });
   return settings;
+}
+
+/** A server (and its remote workers) serving one kind of setting. */
+interface Serving {
+  endpoint: string;
+  pids: number[];
+  stop(): Promise<void>;
 }
 
 /**
@@ -183,51 +269,131 @@ function plan(options: BenchOptions): Setting[] {
  * the same.
  */
 async function measurePass(
-  settings: Setting[],
-  options: BenchOptions,
-): Promise<RunResult[]> {
-  const results: RunResult[] = [];
-  let server: ReadyProcess | undefined;
+  settings: Planned[],
+  options: BenchOptions & { selfPeak: SelfPeak },
+): Promise<{ runs: Measured[]; skipped: SkippedRun[] }> {
+  const runs: Measured[] = [];
+  const skipped: SkippedRun[] = [];
+  let server: Serving | undefined;
   let serverKey = "";
   try {
     for (const setting of settings) {
-      const key = `${setting.workers}/${setting.detectWidth}`;
-      if (server === undefined || key !== serverKey) {
+      const key =
+        `${setting.workers}/${setting.remoteWorkers}/${setting.detectWidth}/${setting.recognizer}`;
+      let measured: Measured;
+      try {
+        if (server === undefined || key !== serverKey) {
+          await server?.stop();
+          server = undefined;
+          server = await serve(setting, options.train);
+          serverKey = key;
+        }
+        measured = await measure(server, setting, options);
+      } catch (error) {
+        if (!setting.optional) throw error;
+        const reason = oneLine(error);
+        options.log(`${setting.name}: skipped (${reason})`);
+        skipped.push({ name: setting.name, reason });
         await server?.stop();
         server = undefined;
-        server = await spawnProject("server", [
-          "--train",
-          options.train,
-          "--workers",
-          String(setting.workers),
-          "--detect-width",
-          String(setting.detectWidth),
-          "--stats",
-          "0",
-        ]);
-        serverKey = key;
+        continue;
       }
-      const result = await measure(server, setting, options);
+      const result = measured.result;
       options.log(
         `${setting.name}: ${fixed(result.fps)} fps, p95 ${
           fixed(result.latency.p95)
         } ms, server ${fixed(result.stages["server total"])} ms/frame`,
       );
-      results.push(result);
+      runs.push(measured);
     }
   } finally {
     await server?.stop();
   }
-  return results;
+  return { runs, skipped };
+}
+
+/** Starts the server of `setting`, and its remote workers. */
+async function serve(setting: Setting, train: string): Promise<Serving> {
+  const model = [
+    "--train",
+    train,
+    "--detect-width",
+    String(setting.detectWidth),
+    ...(setting.recognizer === "lbph"
+      ? []
+      : ["--recognizer", setting.recognizer]),
+  ];
+  const backend = setting.remoteWorkers > 0
+    ? `tcp://127.0.0.1:${freePort()}`
+    : undefined;
+  const server = await spawnProject("server", [
+    ...model,
+    "--workers",
+    String(setting.workers),
+    ...(backend ? ["--backend", backend] : []),
+    "--stats",
+    "0",
+  ]);
+  const started = [server];
+  const stop = async () => {
+    await Promise.all(started.map((process) => process.stop()));
+  };
+  try {
+    const workers = await Promise.allSettled(
+      Array.from(
+        { length: setting.remoteWorkers },
+        () =>
+          spawnProject("worker", [
+            "--connect",
+            backend!,
+            ...model,
+            "--stats",
+            "0",
+          ]),
+      ),
+    );
+    for (const worker of workers) {
+      if (worker.status === "fulfilled") started.push(worker.value);
+    }
+    const failed = workers.find((w) => w.status === "rejected");
+    if (failed) throw (failed as PromiseRejectedResult).reason;
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return {
+    endpoint: server.endpoint,
+    pids: started.map((process) => process.pid),
+    stop,
+  };
+}
+
+/** A loopback port that was free a moment ago (for the workers' backend). */
+function freePort(): number {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (listener.addr as Deno.NetAddr).port;
+  listener.close();
+  return port;
+}
+
+/** The gist of an error in one line: its `error:` line, else its last line. */
+function oneLine(error: unknown): string {
+  const lines = String((error as Error)?.message ?? error).split("\n")
+    .map((line) => line.trim()).filter((line) => line.length > 0);
+  const line = lines.find((l) => /^error:/i.test(l)) ?? lines.at(-1) ?? "";
+  return line.length > 200 ? `${line.slice(0, 197)}...` : line;
 }
 
 /** Runs a setting against a running server: warm-up, then its clients at once. */
 async function measure(
-  server: ReadyProcess,
+  server: Serving,
   setting: Setting,
-  options: BenchOptions,
-): Promise<RunResult> {
+  options: BenchOptions & { selfPeak: SelfPeak },
+): Promise<Measured> {
   const client = { endpoint: server.endpoint, setting, input: options.input };
+  // Each run's own peaks: not the server's training, not earlier runs.
+  for (const pid of server.pids) resetPeakMemory(pid);
+  options.selfPeak.reset();
   await runClient({
     ...client,
     frames: Math.min(WARMUP_FRAMES, options.frames),
@@ -245,19 +411,29 @@ async function measure(
   for (const run of runs) {
     stages.addTotals(run.stages.frames, run.stages.totals());
   }
+  const serverPeaks = server.pids.map((pid) => peakMemoryMiB(pid));
   return {
-    setting,
-    frames,
-    seconds,
-    fps: frames / seconds,
-    latency: summarize(runs.flatMap((run) => run.latencies)),
-    requestKiB: runs.reduce((sum, run) => sum + run.requestBytes, 0) /
-      frames / 1024,
-    replyKiB: runs.reduce((sum, run) => sum + run.replyBytes, 0) / frames /
-      1024,
-    stages: stages.means(),
-    serverPeakMiB: peakMemoryMiB(server.pid),
-    accuracy: scoreFaces(runs[0].seen, options.truth),
+    result: {
+      setting,
+      frames,
+      seconds,
+      fps: frames / seconds,
+      clientFps: runs.map((run) =>
+        run.frames / Math.max(1e-9, (run.ended - run.started) / 1000)
+      ),
+      latency: summarize(runs.flatMap((run) => run.latencies)),
+      requestKiB: runs.reduce((sum, run) => sum + run.requestBytes, 0) /
+        frames / 1024,
+      replyKiB: runs.reduce((sum, run) => sum + run.replyBytes, 0) / frames /
+        1024,
+      stages: stages.means(),
+      serverPeakMiB: serverPeaks.includes(null)
+        ? null
+        : serverPeaks.reduce((sum: number, peak) => sum + peak!, 0),
+      clientPeakMiB: peakMemoryMiB("self"),
+      accuracy: scoreFaces(runs[0].seen, options.truth),
+    },
+    seen: runs[0].seen,
   };
 }
 
@@ -275,8 +451,8 @@ interface ClientRun {
 
 /**
  * One client session: every frame of the clip (up to `frames`) through the
- * server, as fast as replies come. It draws every frame, as a camera client
- * that shows the picture would.
+ * server, as fast as replies come, `inFlight` at a time. It draws every
+ * frame, as a camera client that shows the picture would.
  */
 async function runClient(options: {
   endpoint: string;
@@ -299,6 +475,7 @@ async function runClient(options: {
     height: HEIGHT,
     everyFrame: true,
     frames: options.frames,
+    inFlight: setting.inFlight,
     send: setting.send,
     draw: setting.draw,
     timeout: 30_000,
@@ -344,29 +521,56 @@ async function runClient(options: {
 }
 
 /** Keeps, index by index, the faster of two lists of results. */
-function faster<T extends { fps: number }>(best: T[], next: T[]): T[] {
+function faster<T>(best: T[], next: T[], fps: (result: T) => number): T[] {
   return next.map((result, i) =>
-    best[i] === undefined || result.fps > best[i].fps ? result : best[i]
+    best[i] === undefined || fps(result) > fps(best[i]) ? result : best[i]
   );
 }
 
-/** The original design as it is, and with facezmq's detection settings. */
-function originalVariants(
-  detectWidth: number,
-): { name: string; serverArgs: string[] }[] {
+/** A way to run original_server.py. */
+interface Variant {
+  name: string;
+  serverArgs: string[];
+  faithful: boolean;
+  /** Why it cannot run, if it cannot. */
+  skip?: string;
+}
+
+/** Cascades original_server.py knows by name. */
+const PYTHON_CASCADES = ["default", "alt"];
+
+/**
+ * The original design exactly as it was (no flags), and native OpenCV doing
+ * facezmq's detection work: facezmq's detection settings, read now (they
+ * change), with the bench's detection width.
+ */
+function originalVariants(detectWidth: number): Variant[] {
+  const detect: DetectOptions = SERVER_DETECT_OPTIONS;
+  // Not every version of the detector names its cascade: "default" then.
+  const cascade = (detect as { cascade?: string }).cascade ?? "default";
   return [
-    { name: "original", serverArgs: [] },
+    { name: "the original design", serverArgs: [], faithful: true },
     {
-      // Native OpenCV doing the same detection work as facezmq's server.
-      name: `native, detect ${
-        widthLabel(detectWidth)
-      }, min ${SERVER_DETECT_OPTIONS.minSize}`,
+      name: "native OpenCV at facezmq's detection settings",
+      faithful: false,
       serverArgs: [
+        "--facezmq-detection",
+        "--cascade",
+        cascade,
+        "--scale-factor",
+        String(detect.scaleFactor ?? 1.1),
+        "--min-neighbors",
+        String(detect.minNeighbors ?? 3),
         "--detect-width",
         String(detectWidth),
         "--min-size",
-        String(SERVER_DETECT_OPTIONS.minSize),
+        String(detect.minSize ?? 0),
       ],
+      skip: PYTHON_CASCADES.includes(cascade)
+        ? undefined
+        : `facezmq's cascade ${cascade} is not one original_server.py knows (${
+          PYTHON_CASCADES.join(", ")
+        })`,
     },
   ];
 }
@@ -394,15 +598,13 @@ async function originalMissing(python: string): Promise<string | null> {
 /** Runs original_server.py + original_client.py on the clip. */
 async function runOriginal(
   python: string,
-  options: {
-    name: string;
-    serverArgs: string[];
+  options: Variant & {
     input: string;
     frames: number;
     train: string;
     truth: TruthFrame[];
   },
-): Promise<OriginalResult> {
+): Promise<OriginalResult & { seen: SeenFrame[] }> {
   const server = await spawnUntilReady(python, [
     `${PROJECT_ROOT}bench/original_server.py`,
     "--bind",
@@ -414,6 +616,8 @@ async function runOriginal(
   let peak: number | null = null;
   let out: Deno.CommandOutput;
   try {
+    // Serving only, as for facezmq's runs: training is not counted.
+    resetPeakMemory(server.pid);
     out = await new Deno.Command(python, {
       args: [
         `${PROJECT_ROOT}bench/original_client.py`,
@@ -454,6 +658,7 @@ async function runOriginal(
   }));
   return {
     name: options.name,
+    faithful: options.faithful,
     serverArgs: options.serverArgs,
     frames: data.frames,
     fps: data.fps,
@@ -464,5 +669,6 @@ async function runOriginal(
     serverPeakMiB: peak,
     clientPeakMiB: data.peak_rss_mb,
     accuracy: scoreFaces(seen, options.truth),
+    seen,
   };
 }

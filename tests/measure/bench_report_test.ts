@@ -1,8 +1,14 @@
 import assert from "node:assert/strict";
 import {
+  type Accuracy,
+  type BenchResult,
+  formatReport,
   formatTable,
+  type OriginalResult,
   parseTruth,
   peakMemoryMiB,
+  resetPeakMemory,
+  type RunResult,
   scoreFaces,
   type SeenFrame,
   summarize,
@@ -181,14 +187,155 @@ Deno.test("summarize, stage sums across runs and formatTable", () => {
 });
 
 Deno.test(
-  "peakMemoryMiB reads VmHWM",
+  "peakMemoryMiB reads VmHWM; resetPeakMemory starts a new peak",
   { ignore: Deno.build.os !== "linux" },
-  () => {
+  async () => {
     const self = peakMemoryMiB("self");
     assert.ok(self !== null && self > 1, `self ${self}`);
     assert.equal(peakMemoryMiB(2 ** 30), null);
+    // A process whose 200 MB peak is over (freed) before the reset.
+    const child = new Deno.Command("python3", {
+      args: [
+        "-c",
+        "x = bytearray(200_000_000); del x; print('freed', flush=True); " +
+        "import time; time.sleep(30)",
+      ],
+      stdout: "piped",
+    }).spawn();
+    try {
+      const reader = child.stdout.getReader();
+      await reader.read(); // "freed"
+      const high = peakMemoryMiB(child.pid)!;
+      assert.ok(high > 190, `peak ${high}`);
+      assert.equal(resetPeakMemory(child.pid), true);
+      const low = peakMemoryMiB(child.pid)!;
+      assert.ok(low < 100, `peak after the reset ${low}`);
+      reader.releaseLock();
+    } finally {
+      child.kill();
+      await child.status;
+      await child.stdout.cancel().catch(() => {});
+    }
+    assert.equal(resetPeakMemory(2 ** 30), false);
   },
 );
+
+function accuracy(found: number, truthFaces: number, frames = 10): Accuracy {
+  return {
+    frames,
+    truthFaces,
+    found,
+    named: found,
+    wrongPerson: 0,
+    falseFaces: 0,
+    recall: found / truthFaces,
+    namedRight: 1,
+    byName: {},
+  };
+}
+
+function run(
+  name: string,
+  fps: number,
+  change: Partial<RunResult["setting"]> = {},
+  clientFps: number[] = [fps],
+): RunResult {
+  return {
+    setting: {
+      name,
+      workers: 2,
+      remoteWorkers: 0,
+      recognizer: "lbph",
+      inFlight: 2,
+      detectWidth: 320,
+      send: "grey",
+      draw: "client",
+      clients: clientFps.length,
+      ...change,
+    },
+    frames: 300,
+    seconds: 300 / fps,
+    fps,
+    clientFps,
+    latency: { count: 300, mean: 10, p50: 9, p95: 20 },
+    stages: { "server total": 8 },
+    serverPeakMiB: 300,
+    clientPeakMiB: 200,
+    accuracy: accuracy(90, 100, 300),
+    requestKiB: 300,
+    replyKiB: 0.2,
+  };
+}
+
+function original(
+  name: string,
+  fps: number,
+  faithful: boolean,
+): OriginalResult {
+  return {
+    name,
+    faithful,
+    serverArgs: faithful ? [] : ["--facezmq-detection"],
+    frames: 300,
+    fps,
+    latencyP50: 1000 / fps,
+    latencyP95: 1200 / fps,
+    serverMs: 800 / fps,
+    captureMs: 1,
+    serverPeakMiB: 150,
+    clientPeakMiB: 150,
+    accuracy: accuracy(faithful ? 60 : 85, 100),
+  };
+}
+
+Deno.test("formatReport: every ratio is against the faithful original; fairness, skips and equal work are told", () => {
+  const result: BenchResult = {
+    input: "clip.mp4",
+    width: 640,
+    height: 480,
+    cores: 2,
+    load: { before: [1, 1, 1], after: [1, 1, 1] },
+    deno: "2.9.6",
+    clientPeakMiB: 250,
+    runs: [
+      run("main", 40),
+      run("in-flight 1", 30, { inFlight: 1 }),
+      run("4 clients", 44, {}, [11, 11.5, 10.5, 11]),
+      run("2 remote workers", 38, { workers: 0, remoteWorkers: 2 }),
+    ],
+    skipped: [{ name: "resnet", reason: "error: no resnet yet" }],
+    // The native row first: the yardstick is found by `faithful`, not place.
+    original: [
+      original("native OpenCV at facezmq's detection settings", 80, false),
+      original("the original design", 20, true),
+    ],
+    mainOnSameFrames: accuracy(9, 10),
+    ratio: { fps: 2, serverMs: 0.2 },
+  };
+  const report = formatReport(result);
+  const line = (start: string) =>
+    report.split("\n").find((l) => l.startsWith(start)) ?? "";
+  assert.match(line("| main "), /\|\s+40\.0 \|\s+2\.00x \|/);
+  assert.match(line("| in-flight 1 "), /\|\s+30\.0 \|\s+1\.50x \|/);
+  assert.match(line("| 4 clients "), /\|\s+10\.5-11\.5 \|/);
+  assert.match(
+    line("| 2 remote workers "),
+    /^\| 2 remote workers \| 2 remote /,
+  );
+  assert.match(
+    report,
+    /4 clients: each client 11\.0, 11\.5, 10\.5, 11\.0 fps; the slowest 8\.7% below the fastest \(fair: within 20%\)/,
+  );
+  assert.match(report, /^resnet: skipped \(error: no resnet yet\)$/m);
+  // The comparison: x against the original design, recall on the same frames.
+  assert.match(line("| the original design "), /\|\s+20\.0 \| 1\.00x \|/);
+  assert.match(line("| native OpenCV "), /\|\s+80\.0 \| 4\.00x \|/);
+  assert.match(line("| facezmq (main) "), /\|\s+40\.0 \| 2\.00x \|/);
+  assert.match(line("| the original design "), /\|\s+60\/100 \|\s+60\.0% \|/);
+  assert.match(line("| facezmq (main) "), /\|\s+9\/10 \|\s+90\.0% \|/);
+  assert.match(report, /names only the first face it finds/);
+  assert.match(report, /facezmq \/ the original design: 2\.00x fps/);
+});
 
 Deno.test("deno task bench --quick runs the fixture clip and reports numbers", async () => {
   const run = await runBench(["--quick", "--json", "--input", CLIP]);
