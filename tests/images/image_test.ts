@@ -1,6 +1,14 @@
 import assert from "node:assert/strict";
-import { greyFromBgr, type Image, toGrey } from "../../lib/images/image.ts";
-import { readImage, toBgr } from "../../lib/images/image_io.ts";
+import {
+  checkImage,
+  fromBgr,
+  greyFromBgr,
+  type Image,
+  toBgr,
+  toGrey,
+  toRgb,
+} from "../../lib/images/image.ts";
+import { readImage } from "../../lib/images/image_io.ts";
 
 Deno.test("toGrey uses OpenCV's RGB2GRAY weights and rounding", () => {
   const rgb: Image = {
@@ -42,5 +50,38 @@ Deno.test("toGrey and greyFromBgr equal cv2.cvtColor on random colours", async (
   assert.deepEqual(
     greyFromBgr(toBgr(rgb), rgb.width, rgb.height).data,
     expected.data,
+  );
+});
+
+Deno.test("BGR helpers swap channels", () => {
+  const bgr = new Uint8Array([1, 2, 3, 4, 5, 6]);
+  const image = fromBgr(bgr, 2, 1);
+  assert.deepEqual([...image.data], [3, 2, 1, 6, 5, 4]);
+  assert.deepEqual(toBgr(image), bgr);
+  const grey: Image = {
+    width: 2,
+    height: 1,
+    channels: 1,
+    data: new Uint8Array([7, 9]),
+  };
+  assert.deepEqual([...toBgr(grey)], [7, 7, 7, 9, 9, 9]);
+  assert.deepEqual([...toRgb(grey).data], [7, 7, 7, 9, 9, 9]);
+  assert.equal(toRgb(image), image);
+  assert.throws(
+    () => fromBgr(bgr, 3, 1),
+    /expected 9 bytes for 3x1 BGR, got 6/,
+  );
+});
+
+Deno.test("checkImage names the shape of a malformed image", () => {
+  checkImage({ width: 2, height: 1, channels: 3, data: new Uint8Array(6) });
+  assert.throws(
+    () =>
+      checkImage({ width: 2, height: 1, channels: 3, data: new Uint8Array(5) }),
+    /invalid image: 2x1x3 with 5 bytes/,
+  );
+  assert.throws(
+    () => toBgr({ width: 0, height: 1, channels: 1, data: new Uint8Array(0) }),
+    /invalid image: 0x1x1/,
   );
 });
