@@ -534,7 +534,7 @@ class Tally {
       frames: this.frames,
       fps: this.#windowFps,
       latencyMs: result.latencyMs,
-      labels: result.faces.map((f) => f.label),
+      faces: result.faces,
     };
   }
 

@@ -1,32 +1,120 @@
 /**
- * The client's `--view web` page: a local HTTP server that shows the
- * annotated stream live (MJPEG) with fps and latency.
+ * The client's `--view web` page, a small control room on a local HTTP
+ * server: the annotated stream live (MJPEG), who is here now, recent unknown
+ * faces with a box to name them (enrolment through the server), fps and
+ * latency. The page itself is `web_view.html`; no framework, no build step.
+ *
+ * | Request                   | Answer                                          |
+ * | ------------------------- | ----------------------------------------------- |
+ * | `GET /`                   | the page                                        |
+ * | `GET /stream`             | `multipart/x-mixed-replace` JPEG frames (MJPEG) |
+ * | `GET /events`             | Server-Sent Events, one {@linkcode ViewState} each |
+ * | `GET /state`              | the latest {@linkcode ViewState} as JSON        |
+ * | `GET /unknown/<track>.jpg` | an unknown face's thumbnail                    |
+ * | `POST /enrol`             | `{track, name}` JSON, answered `{ok, message}`  |
+ *
+ * ```ts
+ * import { startWebView } from "./lib/client/web_view.ts";
+ * const view = startWebView({ port: 0 });
+ * view.update({ frames: 1, fps: 0, latencyMs: 12, people: [], unknowns: [] });
+ * await view.close();
+ * ```
  *
  * @module
  */
 
-/** Figures shown under the picture. */
-export interface ViewInfo {
+import type { Image } from "../images/image.ts";
+import { encodeJpeg } from "../images/image_io.ts";
+
+/** Someone in view now. */
+export interface ViewPerson {
+  /** The track (one person followed across frames). */
+  track: number;
+  /** The name given, `unknown` for nobody known. */
+  name: string;
+  /** When the track began, ms since the epoch (`Date.now()`). */
+  since: number;
+  /** How sure the name is, 0 to 1. */
+  confidence: number;
+  /** False for an unknown face. */
+  known: boolean;
+}
+
+/** A recent unknown face that may be named on the page. */
+export interface ViewUnknown {
+  /** Its track, the one `onEnrol` receives. */
+  track: number;
+  /** A JPEG of the face. A new array (not the same one) means a new picture. */
+  thumbnail: Uint8Array;
+  /** When it was first seen, ms since the epoch. */
+  since: number;
+}
+
+/** What the session shows, one call per frame. */
+export interface ViewUpdate {
+  /**
+   * The annotated frame (RGB or grey), JPEG-encoded only while a browser
+   * watches the stream. Absent: the stream keeps its last frame.
+   */
+  picture?: Image;
   /** Frames processed so far. */
   frames: number;
   /** Frames per second over the last window. */
   fps: number;
-  /** Latest round-trip latency in milliseconds. */
+  /** Latest round-trip latency, ms. */
   latencyMs: number;
-  /** Names seen in the latest frame. */
-  labels: string[];
+  /** Who is in view now. */
+  people: ViewPerson[];
+  /** Recent unknown faces, newest first. */
+  unknowns: ViewUnknown[];
   /** A status line, e.g. "server not answering". */
   status?: string;
+}
+
+/** A request from the page to name an unknown face. */
+export interface EnrolRequest {
+  /** The unknown face's track. */
+  track: number;
+  /** The name typed (trimmed, 1 to {@linkcode MAX_NAME_LENGTH} characters). */
+  name: string;
+}
+
+/** The answer shown under the name box. */
+export interface EnrolResult {
+  /** True when the person was enrolled. */
+  ok: boolean;
+  /** One line for the page, e.g. "s7 enrolled from 5 faces". */
+  message: string;
+}
+
+/** What the page receives on `/events` and `/state`. */
+export interface ViewState {
+  /** The client's clock when sent (ms since the epoch), for "since" ages. */
+  now: number;
+  /** Frames processed so far. */
+  frames: number;
+  /** Frames per second. */
+  fps: number;
+  /** Latest latency, ms. */
+  latencyMs: number;
+  /** Status line, if any. */
+  status?: string;
+  /** Who is here now. */
+  people: ViewPerson[];
+  /** Recent unknown faces, each with the address of its thumbnail. */
+  unknowns: { track: number; since: number; thumbnail: string }[];
+  /** Why names cannot be given here, when enrolment is off. */
+  enrolOff?: string;
 }
 
 /** A running web view. */
 export interface WebView {
   /** The page's address, e.g. `http://127.0.0.1:8080/`. */
   url: string;
-  /** True while at least one browser is watching the stream. */
+  /** True while at least one browser has the page or the stream open. */
   readonly watching: boolean;
-  /** Shows a new JPEG frame and its figures. */
-  publish(jpeg: Uint8Array, info: ViewInfo): void;
+  /** Shows a new frame and what is known about it. */
+  update(info: ViewUpdate): void;
   /** Stops the server and ends every open stream. */
   close(): Promise<void>;
 }
@@ -37,30 +125,26 @@ export interface WebViewOptions {
   hostname?: string;
   /** Port; 0 picks a free one. Default 8080. */
   port?: number;
+  /**
+   * Names an unknown face (the page's `POST /enrol`). Absent: the page says
+   * enrolment is off and every request is answered so.
+   */
+  onEnrol?: (request: EnrolRequest) => Promise<EnrolResult>;
 }
 
-const PAGE = `<!doctype html>
-<html><head><meta charset="utf-8"><title>facezmq</title>
-<style>body{font-family:sans-serif;background:#111;color:#eee;margin:1em}
-img{max-width:100%;border:1px solid #444}#info{margin-top:.5em;font-size:1.1em}</style>
-</head><body><h1>facezmq</h1><img src="/stream" alt="annotated stream">
-<div id="info">waiting for frames...</div>
-<script>
-async function poll() {
-  try {
-    const r = await fetch("/stats");
-    const s = await r.json();
-    document.getElementById("info").textContent =
-      s.frames + " frames, " + s.fps.toFixed(1) + " fps, latency " +
-      s.latencyMs.toFixed(1) + " ms" + (s.labels.length ? ", faces: " + s.labels.join(", ") : "") +
-      (s.status ? " (" + s.status + ")" : "");
-  } catch (_) { /* the client has stopped */ }
-  setTimeout(poll, 500);
-}
-poll();
-</script></body></html>`;
+/** Longest name accepted from the page. */
+export const MAX_NAME_LENGTH = 64;
+
+/** Shown when no `onEnrol` was given. */
+export const ENROLMENT_OFF =
+  "enrolment is off: the server was started without --allow-enrol " +
+  "(which needs CURVE keys)";
 
 const BOUNDARY = "facezmqframe";
+/** Fastest rate of `/events` messages: the page needs no more than 5 a second. */
+const EVENT_INTERVAL_MS = 200;
+/** Largest `POST /enrol` body read. */
+const MAX_ENROL_BYTES = 4096;
 
 /** `Deno.serve`, with a busy port explained in one line. */
 function serve(
@@ -78,42 +162,145 @@ function serve(
   }
 }
 
+/** A set of open response streams, each fed only as fast as it reads. */
+class Streams {
+  #open = new Set<ReadableStreamDefaultController<Uint8Array>>();
+
+  get size(): number {
+    return this.#open.size;
+  }
+
+  /** A new stream; `first` is sent at once. */
+  open(first?: Uint8Array): ReadableStream<Uint8Array> {
+    let self: ReadableStreamDefaultController<Uint8Array>;
+    return new ReadableStream<Uint8Array>({
+      start: (controller) => {
+        self = controller;
+        this.#open.add(controller);
+        if (first) controller.enqueue(first);
+      },
+      cancel: () => {
+        this.#open.delete(self);
+      },
+    }, { highWaterMark: 2 });
+  }
+
+  /** Sends `chunk` to every stream that has taken what it was sent before. */
+  send(chunk: Uint8Array): void {
+    for (const controller of this.#open) {
+      // A slow browser skips chunks rather than delaying the pipeline; each
+      // chunk is a whole frame or a whole state, so nothing is half-sent.
+      if ((controller.desiredSize ?? 0) > 0) controller.enqueue(chunk);
+    }
+  }
+
+  close(): void {
+    for (const controller of this.#open) {
+      try {
+        controller.close();
+      } catch {
+        // Already closed by the browser.
+      }
+    }
+    this.#open.clear();
+  }
+}
+
 /**
- * Starts the web view. Frames are pushed with `publish`; each browser gets the
- * newest frame only, so a slow browser never delays the pipeline.
+ * Starts the web view. The session calls `update` per frame; each browser
+ * gets the newest frame and state only, so a slow browser never delays the
+ * pipeline.
+ *
+ * @throws {Deno.errors.AddrInUse} with a one-line way out when the port is busy.
  */
 export function startWebView(options: WebViewOptions = {}): WebView {
   const hostname = options.hostname ?? "127.0.0.1";
+  const page = Deno.readTextFileSync(
+    new URL("./web_view.html", import.meta.url),
+  );
   const encoder = new TextEncoder();
-  const streams = new Set<ReadableStreamDefaultController<Uint8Array>>();
-  let info: ViewInfo = { frames: 0, fps: 0, latencyMs: 0, labels: [] };
+  const frames = new Streams();
+  const events = new Streams();
+  const onEnrol = options.onEnrol;
 
-  const port = options.port ?? 8080;
-  const server = serve({ hostname, port }, (request) => {
+  let latest: ViewUpdate = {
+    frames: 0,
+    fps: 0,
+    latencyMs: 0,
+    people: [],
+    unknowns: [],
+  };
+  let lastPart: Uint8Array | undefined;
+  // Thumbnails by track, with a version that changes with the picture so
+  // the page's <img> reloads only then.
+  const thumbnails = new Map<number, { jpeg: Uint8Array; version: number }>();
+  let versions = 0;
+  let lastEventAt = -Infinity;
+  let pendingEvent: ReturnType<typeof setTimeout> | undefined;
+
+  const state = (): ViewState => ({
+    now: Date.now(),
+    frames: latest.frames,
+    fps: latest.fps,
+    latencyMs: latest.latencyMs,
+    ...(latest.status ? { status: latest.status } : {}),
+    people: latest.people,
+    unknowns: latest.unknowns.map(({ track, since }) => ({
+      track,
+      since,
+      thumbnail: `/unknown/${track}.jpg?v=${thumbnails.get(track)?.version}`,
+    })),
+    ...(onEnrol ? {} : { enrolOff: ENROLMENT_OFF }),
+  });
+  const event = () => encoder.encode(`data: ${JSON.stringify(state())}\n\n`);
+  const sendEvent = () => {
+    pendingEvent = undefined;
+    lastEventAt = performance.now();
+    events.send(event());
+  };
+
+  const server = serve({ hostname, port: options.port ?? 8080 }, (request) => {
     const path = new URL(request.url).pathname;
+    if (path === "/enrol") return enrol(request, onEnrol);
+    if (request.method !== "GET" && request.method !== "HEAD") {
+      return new Response("method not allowed", { status: 405 });
+    }
     if (path === "/") {
-      return new Response(PAGE, {
-        headers: { "content-type": "text/html; charset=utf-8" },
+      return new Response(page, {
+        headers: {
+          "content-type": "text/html; charset=utf-8",
+          "cache-control": "no-store",
+        },
       });
     }
-    if (path === "/stats") {
-      return Response.json(info);
+    if (path === "/state") return Response.json(state(), { headers: noStore });
+    if (path === "/events") {
+      // `retry`: the page reconnects within a second once a client is back.
+      const first = encoder.encode(
+        `retry: 1000\ndata: ${JSON.stringify(state())}\n\n`,
+      );
+      return new Response(events.open(first), {
+        headers: { "content-type": "text/event-stream", ...noStore },
+      });
     }
     if (path === "/stream") {
-      let self: ReadableStreamDefaultController<Uint8Array>;
-      const body = new ReadableStream<Uint8Array>({
-        start(controller) {
-          self = controller;
-          streams.add(controller);
-        },
-        cancel() {
-          streams.delete(self);
-        },
-      }, { highWaterMark: 2 });
-      return new Response(body, {
+      // The last frame at once: a paused source still shows a picture.
+      return new Response(frames.open(lastPart), {
         headers: {
           "content-type": `multipart/x-mixed-replace; boundary=${BOUNDARY}`,
-          "cache-control": "no-store",
+          ...noStore,
+        },
+      });
+    }
+    const thumbnail = path.match(/^\/unknown\/(\d+)\.jpg$/);
+    if (thumbnail) {
+      const found = thumbnails.get(Number(thumbnail[1]));
+      if (!found) return new Response("no such face", { status: 404 });
+      return new Response(found.jpeg as Uint8Array<ArrayBuffer>, {
+        // The address carries the version: a cached copy stays right.
+        headers: {
+          "content-type": "image/jpeg",
+          "cache-control": "max-age=3600",
         },
       });
     }
@@ -124,33 +311,101 @@ export function startWebView(options: WebViewOptions = {}): WebView {
   return {
     url: `http://${hostname}:${address.port}/`,
     get watching() {
-      return streams.size > 0;
+      return frames.size > 0 || events.size > 0;
     },
-    publish(jpeg, newInfo) {
-      info = newInfo;
-      if (streams.size === 0) return;
-      const head = encoder.encode(
-        `--${BOUNDARY}\r\nContent-Type: image/jpeg\r\nContent-Length: ${jpeg.length}\r\n\r\n`,
-      );
-      const part = new Uint8Array(head.length + jpeg.length + 2);
-      part.set(head, 0);
-      part.set(jpeg, head.length);
-      part.set([13, 10], head.length + jpeg.length);
-      for (const controller of streams) {
-        // A browser that has not taken the previous frames yet skips this one.
-        if ((controller.desiredSize ?? 0) > 0) controller.enqueue(part);
+    update(info) {
+      latest = info;
+      const tracks = new Set<number>();
+      for (const { track, thumbnail } of info.unknowns) {
+        tracks.add(track);
+        if (thumbnails.get(track)?.jpeg !== thumbnail) {
+          thumbnails.set(track, { jpeg: thumbnail, version: ++versions });
+        }
+      }
+      for (const track of thumbnails.keys()) {
+        if (!tracks.has(track)) thumbnails.delete(track);
+      }
+      if (info.picture && frames.size > 0) {
+        // JPEG encoding costs milliseconds: only for a browser that watches.
+        lastPart = mjpegPart(encodeJpeg(info.picture, { quality: 80 }));
+        frames.send(lastPart);
+      }
+      if (events.size > 0 && pendingEvent === undefined) {
+        const wait = lastEventAt + EVENT_INTERVAL_MS - performance.now();
+        if (wait <= 0) sendEvent();
+        // The latest state goes out when the interval is over.
+        else pendingEvent = setTimeout(sendEvent, wait);
       }
     },
     async close() {
-      for (const controller of streams) {
-        try {
-          controller.close();
-        } catch {
-          // Already closed by the browser.
-        }
-      }
-      streams.clear();
+      clearTimeout(pendingEvent);
+      frames.close();
+      events.close();
       await server.shutdown();
     },
   };
+}
+
+const noStore = { "cache-control": "no-store" };
+
+/** One part of the MJPEG stream. */
+function mjpegPart(jpeg: Uint8Array): Uint8Array {
+  const head = new TextEncoder().encode(
+    `--${BOUNDARY}\r\nContent-Type: image/jpeg\r\nContent-Length: ${jpeg.length}\r\n\r\n`,
+  );
+  const part = new Uint8Array(head.length + jpeg.length + 2);
+  part.set(head, 0);
+  part.set(jpeg, head.length);
+  part.set([13, 10], head.length + jpeg.length);
+  return part;
+}
+
+/** `POST /enrol`: checks the request, asks `onEnrol`, answers `{ok, message}`. */
+async function enrol(
+  request: Request,
+  onEnrol: WebViewOptions["onEnrol"],
+): Promise<Response> {
+  const answer = (status: number, message: string) =>
+    Response.json({ ok: false, message } satisfies EnrolResult, { status });
+  if (request.method !== "POST") return answer(405, "use POST");
+  // Another site open in the same browser may post to 127.0.0.1 too: only
+  // the page itself may name people. A JSON body cannot be sent across
+  // origins without a CORS preflight, which this server never grants.
+  const origin = request.headers.get("origin");
+  if (origin !== null && new URL(origin).host !== request.headers.get("host")) {
+    return answer(403, "only the facezmq page may enrol");
+  }
+  if (!/^application\/json\b/.test(request.headers.get("content-type") ?? "")) {
+    return answer(415, "send JSON");
+  }
+  const body = await request.text();
+  if (body.length > MAX_ENROL_BYTES) return answer(413, "request too long");
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body);
+  } catch {
+    return answer(400, 'send JSON: {"track": N, "name": "..."}');
+  }
+  const { track, name } = (parsed ?? {}) as Record<string, unknown>;
+  if (!Number.isSafeInteger(track) || (track as number) < 0) {
+    return answer(400, "no such face");
+  }
+  const trimmed = typeof name === "string" ? name.trim() : "";
+  if (trimmed === "") return answer(400, "type a name first");
+  if (
+    trimmed.length > MAX_NAME_LENGTH || /\p{Cc}/u.test(trimmed)
+  ) {
+    return answer(
+      400,
+      `a name is 1 to ${MAX_NAME_LENGTH} printable characters`,
+    );
+  }
+  if (!onEnrol) return answer(503, ENROLMENT_OFF);
+  try {
+    const result = await onEnrol({ track: track as number, name: trimmed });
+    return Response.json({ ok: result.ok, message: result.message });
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    return answer(500, `enrolment failed: ${reason}`);
+  }
 }
