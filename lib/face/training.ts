@@ -7,18 +7,37 @@
  * already is a face and is used exactly as given. Images that cannot be
  * read, or hold no face, are skipped with one warning each.
  *
+ * The bundled strangers (data/strangers/, ORL people nobody trains on) are
+ * described the same way and kept in the model as label -1, and the unknown
+ * threshold is learned from them (lib/face/calibration.ts): the unknown rule
+ * of lib/face/naming.ts then works for any number of people, one included.
+ *
  * @module
  */
 
-import { calibrateThreshold, type Calibration } from "./calibration.ts";
+import { fileURLToPath } from "node:url";
+import {
+  calibrateThreshold,
+  calibrateWithStrangers,
+  type Calibration,
+} from "./calibration.ts";
 import type { DetectOptions, FaceDetector } from "./detector.ts";
 import { largestFace } from "./detector.ts";
 import type { FacePrepOptions } from "./face_prep.ts";
 import { type Box, type Image, toGrey } from "../images/image.ts";
 import { decodeImage } from "../images/image_io.ts";
 import { type LbphOptions, LbphRecognizer } from "./lbph.ts";
+import { STRANGER_LABEL, UNKNOWN_RULES } from "./naming.ts";
 import type { Recognizer, RecognizerKind } from "./recognizer.ts";
 import { createRecognizer } from "./recognizers.ts";
+
+/**
+ * The bundled strangers: `<dir>/<stranger>/<images>`, 10 ORL people x 5
+ * photos (data/strangers/README.md).
+ */
+export const BUNDLED_STRANGERS: string = fileURLToPath(
+  new URL("../../data/strangers", import.meta.url),
+);
 
 /** How training images are turned into faces. */
 export type FaceMode = "detect" | "whole";
@@ -48,10 +67,16 @@ export interface TrainOptions {
   /** How LBPH prepares detected faces; kept by the recogniser. */
   prep?: FacePrepOptions;
   /**
-   * Unknown threshold. Default: calibrated on the training set; when that is
-   * impossible (one person, or one photo each), no threshold.
+   * Unknown threshold. Default: learned from the strangers; without them,
+   * calibrated on the training set, and when that is impossible too (one
+   * person, or one photo each), none (with a warning).
    */
   threshold?: number;
+  /**
+   * Folder of strangers (`<dir>/<stranger>/<images>`) kept in the model as
+   * label -1, or false for none. Default {@linkcode BUNDLED_STRANGERS}.
+   */
+  strangers?: string | false;
   /** Called once per skipped file or folder. Default: `console.warn`. */
   onWarning?: (message: string) => void;
   /** Called after each person. */
@@ -66,23 +91,82 @@ export interface TrainResult {
   facesPerPerson: Map<string, number>;
   /** Files skipped, with the reason. */
   skipped: { file: string; reason: string }[];
-  /** How the threshold was chosen, when calibrated. */
+  /** How the threshold was chosen, when it was learned. */
   calibration?: Calibration;
+  /** Stranger faces kept in the model (label -1). */
+  strangerFaces: number;
 }
 
-/** One line for the log: `trained 4 people: s1 5, s2 5, ...`. */
+/**
+ * One line for the log: who was trained, and the unknown rule in force with
+ * where its threshold came from, e.g. `trained 4 people, 20 faces (s1 5,
+ * ...); unknown unless nearer than 0.93 x anybody else and than all 50
+ * stranger faces, and under 116.6 (1.1 x the farthest stranger's distance);
+ * leave-one-out: 95% of known faces named, 98% of strangers unknown`.
+ */
 export function summaryLine(result: TrainResult): string {
   const parts = [...result.facesPerPerson].map(([name, n]) => `${name} ${n}`);
-  const threshold = result.recognizer.threshold;
-  const thresholdText = Number.isFinite(threshold) && threshold < 1e300
-    ? `, unknown threshold ${threshold.toFixed(1)}${
-      result.calibration ? " (calibrated)" : ""
-    }`
-    : "";
-  return `trained ${result.facesPerPerson.size} people, ${
+  const trained = `trained ${result.facesPerPerson.size} people, ${
     [...result.facesPerPerson.values()].reduce((a, b) => a + b, 0)
-  } faces (${parts.join(", ")})${thresholdText}` +
-    (result.skipped.length ? `, ${result.skipped.length} files skipped` : "");
+  } faces (${parts.join(", ")})`;
+  const skipped = result.skipped.length
+    ? `; ${result.skipped.length} files skipped`
+    : "";
+  return `${trained}; ${ruleText(result)}${skipped}`;
+}
+
+function ruleText(result: TrainResult): string {
+  const recognizer = result.recognizer;
+  const rule = UNKNOWN_RULES[recognizer.kind];
+  const threshold = recognizer.threshold;
+  const c = result.calibration;
+  const than = [
+    ...(result.facesPerPerson.size > 1
+      ? [`${rule.ambiguity} x anybody else`]
+      : []),
+    ...(result.strangerFaces
+      ? [`all ${result.strangerFaces} stranger faces`]
+      : []),
+  ];
+  const unless = than.length
+    ? `unknown unless nearer than ${than.join(" and than ")}`
+    : "unknown";
+  const limit = (origin: string) =>
+    Number.isFinite(threshold) && threshold < Number.MAX_VALUE
+      ? `, and under ${round(threshold)} (${origin})`
+      : "";
+  const loo = (c: Calibration) =>
+    `; leave-one-out: ${
+      c.knownSamples ? `${percent(c.knownAccepted)} of known faces named, ` : ""
+    }${percent(c.unknownRejected)} of strangers unknown`;
+  if (!c) {
+    if (Number.isFinite(threshold) && threshold < Number.MAX_VALUE) {
+      return unless + limit("given");
+    }
+    return than.length
+      ? unless
+      : "no unknown rule (one person and no strangers): every face gets that name";
+  }
+  if (c.method === "strangers") {
+    const capped = threshold < rule.thresholdMargin * c.split;
+    return unless +
+      limit(
+        capped
+          ? `${recognizer.kind}'s ceiling`
+          : `${rule.thresholdMargin} x the ${rule.thresholdFrom}'s distance`,
+      ) + loo(c);
+  }
+  return unless +
+    limit(`training-set split x ${round(threshold / c.split)}, no strangers`) +
+    loo(c);
+}
+
+function round(x: number): string {
+  return x >= 10 ? x.toFixed(1) : x.toPrecision(3);
+}
+
+function percent(share: number): string {
+  return `${Math.round(share * 100)}%`;
 }
 
 /**
@@ -167,7 +251,11 @@ async function readTrainingImage(
     const bytes = await Deno.readFile(path);
     return decodeImage(bytes, { name: path, grey });
   } catch (error) {
-    return (error as Error).message;
+    // The skip warning names the file already: keep only the reason.
+    const message = (error as Error).message;
+    return message.startsWith(`${path}: `)
+      ? message.slice(path.length + 2)
+      : message;
   }
 }
 
@@ -200,6 +288,7 @@ export async function trainFromFolder(
     warn(`warning: skipping ${file}: ${reason}`);
   };
 
+  const context = { mode, detector: options.detector, detect: options.detect };
   const descriptors: Float32Array[] = [];
   const labels: number[] = [];
   const names = new Map<number, string>();
@@ -226,37 +315,10 @@ export async function trainFromFolder(
       continue;
     }
     const label = nextLabel;
-    let count = 0;
-    for (const entry of await listFolder(personPath)) {
-      const file = `${personPath}/${entry.name}`;
-      if (entry.isDirectory) {
-        skip(file, "a folder inside a person's folder (only images are read)");
-        continue;
-      }
-      const image = await readTrainingImage(file, recognizer.channels === 1);
-      if (typeof image === "string") {
-        skip(file, image);
-        continue;
-      }
-      const whole = { x: 0, y: 0, w: image.width, h: image.height };
-      const box = mode === "whole"
-        ? whole
-        : findTrainingFace(toGrey(image), options.detector!, options.detect);
-      if (!box) {
-        skip(file, "no face found");
-        continue;
-      }
-      try {
-        descriptors.push(
-          recognizer.describe(image, box, { whole: mode === "whole" }),
-        );
-      } catch (error) {
-        skip(file, (error as Error).message);
-        continue;
-      }
-      labels.push(label);
-      count++;
-    }
+    const faces = await describeFolder(personPath, recognizer, context, skip);
+    descriptors.push(...faces);
+    labels.push(...faces.map(() => label));
+    const count = faces.length;
     if (count === 0) {
       warn(`warning: no usable face for ${person.name} in ${personPath}`);
       continue;
@@ -275,16 +337,124 @@ export async function trainFromFolder(
   recognizer.add(descriptors, labels);
   for (const [label, name] of names) recognizer.labelNames.set(label, name);
 
+  const strangerDir = options.strangers ?? BUNDLED_STRANGERS;
+  let strangers: number[] = [];
+  if (strangerDir !== false) {
+    try {
+      const found = await describeStrangers(strangerDir, recognizer, context);
+      strangers = found.strangers;
+      recognizer.add(
+        found.descriptors,
+        found.descriptors.map(() => STRANGER_LABEL),
+      );
+    } catch (error) {
+      warn(
+        `warning: no strangers from ${strangerDir} (${
+          (error as Error).message
+        }): "unknown" is learned from the training set alone`,
+      );
+    }
+  }
+
   let calibration: Calibration | undefined;
   if (options.threshold !== undefined) {
     recognizer.threshold = options.threshold;
+  } else if (strangers.length > 0) {
+    calibration = calibrateWithStrangers(recognizer, { strangers });
+    recognizer.threshold = calibration.threshold;
   } else {
     try {
       calibration = calibrateThreshold(recognizer);
       recognizer.threshold = calibration.threshold;
     } catch {
-      // One person or one photo each: nothing to calibrate on; no threshold.
+      if (names.size === 1) {
+        warn(
+          `warning: one person and no strangers: every face will be named ${
+            [...names.values()][0]
+          }`,
+        );
+      }
     }
   }
-  return { recognizer, facesPerPerson, skipped, calibration };
+  return {
+    recognizer,
+    facesPerPerson,
+    skipped,
+    calibration,
+    strangerFaces: strangers.length,
+  };
+}
+
+/** How training turns an image into a face. */
+interface DescribeContext {
+  mode: FaceMode;
+  detector?: FaceDetector;
+  detect?: DetectOptions;
+}
+
+/** Describes the face in each image of one person's folder. */
+async function describeFolder(
+  personPath: string,
+  recognizer: Recognizer,
+  context: DescribeContext,
+  skip: (file: string, reason: string) => void,
+): Promise<Float32Array[]> {
+  const faces: Float32Array[] = [];
+  for (const entry of await listFolder(personPath)) {
+    const file = `${personPath}/${entry.name}`;
+    if (entry.isDirectory) {
+      skip(file, "a folder inside a person's folder (only images are read)");
+      continue;
+    }
+    const image = await readTrainingImage(file, recognizer.channels === 1);
+    if (typeof image === "string") {
+      skip(file, image);
+      continue;
+    }
+    const whole = { x: 0, y: 0, w: image.width, h: image.height };
+    const box = context.mode === "whole"
+      ? whole
+      : findTrainingFace(toGrey(image), context.detector!, context.detect);
+    if (!box) {
+      skip(file, "no face found");
+      continue;
+    }
+    try {
+      faces.push(
+        recognizer.describe(image, box, { whole: context.mode === "whole" }),
+      );
+    } catch (error) {
+      skip(file, (error as Error).message);
+    }
+  }
+  return faces;
+}
+
+/**
+ * Describes the strangers in `dir` (`<dir>/<stranger>/<images>`) exactly as
+ * the training photos were; `strangers` says whose each face is. A photo
+ * without a face is left out quietly: the set is ours, not the user's.
+ *
+ * @throws {Error} when the folder gives no face at all.
+ */
+async function describeStrangers(
+  dir: string,
+  recognizer: Recognizer,
+  context: DescribeContext,
+): Promise<{ descriptors: Float32Array[]; strangers: number[] }> {
+  const descriptors: Float32Array[] = [];
+  const strangers: number[] = [];
+  const folders = (await listFolder(dir)).filter((e) => e.isDirectory);
+  for (const [k, folder] of folders.entries()) {
+    const faces = await describeFolder(
+      `${dir}/${folder.name}`,
+      recognizer,
+      context,
+      () => {},
+    );
+    descriptors.push(...faces);
+    strangers.push(...faces.map(() => k));
+  }
+  if (descriptors.length === 0) throw new Error("no face found there");
+  return { descriptors, strangers };
 }

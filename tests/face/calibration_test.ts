@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import {
   bestSplit,
   calibrateThreshold,
+  calibrateWithStrangers,
   CALIBRATION_MARGIN,
   leaveOneOutDistances,
 } from "../../lib/face/calibration.ts";
@@ -68,4 +69,119 @@ Deno.test("calibration on ORL faces separates people it has not seen", async () 
   );
   assert.ok(calibration.threshold > Math.min(...known));
   assert.ok(calibration.threshold < Math.max(...unknown));
+});
+
+/** A recogniser of 2-number descriptors (1 neighbour, 1x1 grid). */
+function tiny(rows: [number, number][], labels: number[]): LbphRecognizer {
+  const recognizer = new LbphRecognizer({ neighbors: 1, gridX: 1, gridY: 1 });
+  recognizer.add(rows.map((r) => new Float32Array(r)), labels);
+  return recognizer;
+}
+
+Deno.test("calibrateWithStrangers puts LBPH's outer bound 1.1 x past the farthest stranger", () => {
+  const people: [number, number][] = [[9, 1], [8.5, 1.5], [1, 9], [1.5, 8.5]];
+  const strangers: [number, number][] = [[5, 5], [6, 4], [4, 6], [0.3, 9.7]];
+  const recognizer = tiny([...people, ...strangers], [
+    0,
+    0,
+    1,
+    1,
+    -1,
+    -1,
+    -1,
+    -1,
+  ]);
+  const nearest = strangers.map((s) =>
+    Math.min(
+      ...people.map((p) =>
+        recognizer.distance(new Float32Array(s), new Float32Array(p))
+      ),
+    )
+  );
+  const c = calibrateWithStrangers(recognizer);
+  assert.equal(c.method, "strangers");
+  assert.equal(c.split, Math.max(...nearest));
+  assert.equal(c.threshold, 1.1 * Math.max(...nearest));
+  assert.equal(c.knownSamples, 4);
+  assert.equal(c.unknownSamples, 4);
+  // Each known face's twin is nearer than any stranger or the other person.
+  assert.equal(c.knownAccepted, 1);
+  // [0.3, 9.7] is nearer person 1's [1, 9] than any other stranger: named.
+  assert.equal(c.unknownRejected, 3 / 4);
+  // As one stranger, each face is judged without the others: only [5, 5],
+  // as near one person as the other, stays unknown.
+  const grouped = calibrateWithStrangers(recognizer, {
+    strangers: [0, 0, 0, 0],
+  });
+  assert.equal(grouped.unknownRejected, 1 / 4);
+});
+
+Deno.test("calibrateWithStrangers follows the rule's source, margin and ceiling", () => {
+  const recognizer = tiny(
+    [[9, 1], [8, 2], [5, 5], [3, 7]],
+    [0, 0, -1, -1],
+  );
+  const gaps = [[5, 5], [3, 7]].map((s) =>
+    Math.min(
+      ...[[9, 1], [8, 2]].map((p) =>
+        recognizer.distance(new Float32Array(s), new Float32Array(p))
+      ),
+    )
+  );
+  const nearest = calibrateWithStrangers(recognizer, {
+    thresholdFrom: "nearest stranger",
+    thresholdMargin: 1.05,
+  });
+  assert.equal(nearest.split, Math.min(...gaps));
+  assert.equal(nearest.threshold, 1.05 * Math.min(...gaps));
+  const capped = calibrateWithStrangers(recognizer, { maxThreshold: 0.5 });
+  assert.equal(capped.threshold, 0.5);
+  // One photo each: no known sample to judge.
+  const single = calibrateWithStrangers(tiny([[9, 1], [5, 5]], [0, -1]));
+  assert.equal(single.knownSamples, 0);
+  assert.ok(Number.isNaN(single.knownAccepted));
+});
+
+Deno.test("calibrateWithStrangers needs strangers and people; the old calibration ignores strangers", () => {
+  assert.throws(
+    () => calibrateWithStrangers(tiny([[9, 1], [8, 2]], [0, 1])),
+    /needs people and strangers/,
+  );
+  assert.throws(
+    () => calibrateWithStrangers(tiny([[9, 1], [8, 2]], [-1, -1])),
+    /needs people and strangers/,
+  );
+  const plain = tiny([[9, 1], [8, 2], [1, 9], [2, 8]], [0, 0, 1, 1]);
+  const mixed = tiny(
+    [[9, 1], [8, 2], [1, 9], [2, 8], [5, 5], [8.5, 1.5]],
+    [0, 0, 1, 1, -1, -1],
+  );
+  assert.deepEqual(leaveOneOutDistances(mixed), leaveOneOutDistances(plain));
+  assert.equal(calibrateThreshold(mixed).method, "training set");
+});
+
+Deno.test("with strangers, ORL people are told from ORL strangers leave-one-out", async () => {
+  // s1-s6 of the fixtures as people (images 1-5) and s7-s8 as strangers.
+  const dir = new URL("../fixtures/orl/", import.meta.url).pathname;
+  const recognizer = new LbphRecognizer();
+  const faces = [];
+  const labels = [];
+  const strangers = [];
+  for (
+    const [p, person] of ["s1", "s2", "s3", "s4", "s5", "s6", "s7", "s8"]
+      .entries()
+  ) {
+    for (let i = 1; i <= 5; i++) {
+      faces.push(await readImage(`${dir}${person}/${i}.pgm`, { grey: true }));
+      labels.push(p < 6 ? p : -1);
+      if (p >= 6) strangers.push(p);
+    }
+  }
+  recognizer.train(faces, labels);
+  const c = calibrateWithStrangers(recognizer, { strangers });
+  assert.equal(c.knownSamples, 30);
+  assert.equal(c.unknownSamples, 10);
+  assert.ok(c.knownAccepted >= 0.9, JSON.stringify(c));
+  assert.ok(c.unknownRejected >= 0.8, JSON.stringify(c));
+  assert.ok(c.threshold > c.split);
 });

@@ -3,10 +3,15 @@ import { FaceDetector } from "../../lib/face/detector.ts";
 import { readImage } from "../../lib/images/image_io.ts";
 import { LbphRecognizer } from "../../lib/face/lbph.ts";
 import {
+  DEFAULT_AMBIGUITY,
+  isNamed,
   labelName,
+  nameDescriptor,
   nameFaces,
   recognise,
+  STRANGER_LABEL,
   UNKNOWN,
+  UNKNOWN_RULES,
 } from "../../lib/face/naming.ts";
 
 // ORL faces (AT&T Laboratories Cambridge / Olivetti Research Laboratory).
@@ -103,5 +108,117 @@ Deno.test("recognise detects faces in an RGB picture before naming them", async 
     );
   } finally {
     detector.close();
+  }
+});
+
+/** A recogniser of 2-number descriptors (1 neighbour, 1x1 grid). */
+function tiny(rows: number[][], labels: number[]): LbphRecognizer {
+  const recognizer = new LbphRecognizer({ neighbors: 1, gridX: 1, gridY: 1 });
+  recognizer.add(rows.map((r) => new Float32Array(r)), labels);
+  return recognizer;
+}
+
+Deno.test("a stranger nearer than the person makes a face unknown; the distance is the person's", () => {
+  // Person 0 near [9, 1], person 1 near [1, 9], a stranger at [5, 5].
+  const recognizer = tiny([[9, 1], [1, 9], [5, 5]], [0, 1, STRANGER_LABEL]);
+  recognizer.labelNames.set(0, "ann").set(1, "bob");
+  const query = (x: number) => new Float32Array([x, 10 - x]);
+  const options = { recognizer };
+  // Nearest ann, then the stranger: named.
+  assert.equal(nameDescriptor(query(8), options).label, 0);
+  // Nearer the stranger than ann: unknown, but the distance is ann's.
+  const doubtful = nameDescriptor(query(6), options);
+  assert.equal(doubtful.label, -1);
+  assert.equal(
+    doubtful.distance,
+    recognizer.distance(query(6), new Float32Array([9, 1])),
+  );
+  // Strangers ignored: ann again (bob is far).
+  assert.equal(
+    nameDescriptor(query(6), { ...options, strangerRatio: Infinity }).label,
+    0,
+  );
+  assert.equal(labelName(recognizer, STRANGER_LABEL), UNKNOWN);
+});
+
+Deno.test("nameDescriptor gives what the rule says on every distance, however nearestTwo orders them", () => {
+  // Brute force against the shortcuts: random models of 1-3 people, with
+  // and without strangers, random queries, the rule's constants and others.
+  let seed = 7;
+  const random = () => (seed = (seed * 16807) % 2147483647) / 2147483647;
+  const point = () => {
+    const x = 0.5 + 9 * random();
+    return [x, 10 - x];
+  };
+  let named = 0;
+  let checked = 0;
+  for (let m = 0; m < 200; m++) {
+    const people = 1 + Math.floor(random() * 3);
+    const strangers = Math.floor(random() * 4);
+    const rows: number[][] = [];
+    const labels: number[] = [];
+    for (let p = 0; p < people; p++) {
+      for (let k = 0; k < 2; k++) [rows.push(point()), labels.push(p)];
+    }
+    for (let s = 0; s < strangers; s++) {
+      [rows.push(point()), labels.push(STRANGER_LABEL)];
+    }
+    const recognizer = tiny(rows, labels);
+    recognizer.threshold = random() < 0.5 ? Number.MAX_VALUE : 2 * random();
+    for (let q = 0; q < 20; q++) {
+      const query = new Float32Array(point());
+      const d = rows.map((r) =>
+        recognizer.distance(query, new Float32Array(r))
+      );
+      const nearestOf = (keep: (i: number) => boolean) =>
+        Math.min(...d.filter((_, i) => keep(i)));
+      const person = nearestOf((i) => labels[i] !== STRANGER_LABEL);
+      const label = labels[d.indexOf(person)];
+      for (
+        const [ambiguity, strangerRatio] of [[0.93, 1], [0.8, 1.05], [1, 0.9]]
+      ) {
+        const rule = {
+          threshold: recognizer.threshold,
+          ambiguity,
+          strangerRatio,
+        };
+        const expected = isNamed({
+          person,
+          other: nearestOf((i) =>
+            labels[i] !== STRANGER_LABEL && labels[i] !== label
+          ),
+          stranger: nearestOf((i) => labels[i] === STRANGER_LABEL),
+        }, rule);
+        const got = nameDescriptor(query, {
+          recognizer,
+          ambiguity,
+          strangerRatio,
+        });
+        assert.equal(
+          got.label,
+          expected ? label : -1,
+          `model ${m}, query ${q}`,
+        );
+        assert.equal(got.distance, person);
+        checked++;
+        if (expected) named++;
+      }
+    }
+  }
+  // Both answers were exercised.
+  assert.ok(
+    named > checked / 5 && named < (checked * 4) / 5,
+    `${named}/${checked}`,
+  );
+});
+
+Deno.test("each recogniser has its unknown rule; LBPH's ratio is DEFAULT_AMBIGUITY", () => {
+  assert.equal(UNKNOWN_RULES.lbph.ambiguity, DEFAULT_AMBIGUITY);
+  assert.equal(UNKNOWN_RULES.lbph.thresholdFrom, "farthest stranger");
+  assert.equal(UNKNOWN_RULES.resnet.maxThreshold, 0.6);
+  for (const rule of Object.values(UNKNOWN_RULES)) {
+    assert.ok(rule.ambiguity > 0 && rule.ambiguity <= 1);
+    assert.ok(rule.strangerRatio > 0);
+    assert.ok(rule.thresholdMargin >= 1);
   }
 });
