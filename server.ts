@@ -50,7 +50,10 @@ ${DETECT_HELP}
   --curve-secret FILE    encrypt with CURVE using this server secret key
                          (make one with "deno task keys server")
   --allow-clients DIR    with --curve-secret: only clients whose public key
-                         (*.pub) is in DIR get in
+                         (*.pub) is in DIR get in (and may enrol faces)
+  --allow-enrol          let any client enrol faces ("deno task enroll"):
+                         photos go to the --train folder (or FILE.faces/ with
+                         --model FILE, which is rewritten with them)
   -h, --help             this text
 `;
 
@@ -64,6 +67,7 @@ const FLAGS = {
   stats: { type: "string", default: "10" },
   "curve-secret": { type: "string" },
   "allow-clients": { type: "string" },
+  "allow-enrol": { type: "boolean" },
   help: { type: "boolean", short: "h" },
 } as const;
 
@@ -97,6 +101,7 @@ function serverOptionsFrom(values: Flags): ServerOptions {
     statsSeconds: numberFlag(values, "stats", { min: 0 }),
     curveSecret: stringFlag(values, "curve-secret"),
     allowClients: stringFlag(values, "allow-clients"),
+    allowEnrol: values["allow-enrol"] === true,
   };
   if (options.workers === 0 && options.backend === undefined) {
     throw new UsageError(

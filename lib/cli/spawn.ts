@@ -19,7 +19,8 @@ export type ProjectCommand =
   | "recognize"
   | "keys"
   | "demo"
-  | "bench";
+  | "bench"
+  | "enroll";
 
 /** Options for {@linkcode projectCommand}. */
 export interface ProjectCommandOptions {

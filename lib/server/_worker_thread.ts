@@ -1,7 +1,9 @@
 /**
  * Entry point of one recognition worker thread (see worker_pool.ts):
  * loads OpenCV and the detector, rebuilds the model, connects a REP socket
- * to the server's backend and serves until told to stop.
+ * to the server's backend and serves until told to stop. Enrol requests go
+ * to lib/server/enrolment.ts, which waits for the main thread; faces the
+ * main thread sends (`add`) join this thread's recogniser between requests.
  *
  * @module
  */
@@ -10,28 +12,56 @@
 /// <reference lib="deno.worker" />
 
 import { FaceDetector } from "../face/detector.ts";
-import { FrameHandler } from "./frame_handler.ts";
-import { serveRequests } from "./serve_loop.ts";
+import type { Recognizer } from "../face/recognizer.ts";
+import { FrameHandler, type HandledMessage } from "./frame_handler.ts";
+import {
+  type EnrolAnswer,
+  type EnrolAsk,
+  WorkerEnrolment,
+} from "./enrolment.ts";
 import { unpackRecognizer } from "../face/recognizers.ts";
-import type { WorkerEvent, WorkerSetup } from "./worker_pool.ts";
-import { Context } from "../zmq/zmq.ts";
+import { isEnrolRequest } from "../protocol/enrol.ts";
+import type { WorkerCommand, WorkerEvent, WorkerSetup } from "./worker_pool.ts";
+import { Context, type Socket } from "../zmq/zmq.ts";
+import { ClosedError } from "../zmq/errors.ts";
 import { reportEvery, StageStats } from "../measure/stats.ts";
 
 const abort = new AbortController();
 let context: Context | undefined;
+let recognizer: Recognizer | undefined;
+let workerId = -1;
+let nextAsk = 0;
+/** Enrolments waiting for the main thread's answer, by sequence number. */
+const asks = new Map<number, (answer: EnrolAnswer) => void>();
 
 function post(event: WorkerEvent): void {
   self.postMessage(event);
 }
 
+/** Hands an enrolment to the main thread; resolves with its answer. */
+function askMain(ask: EnrolAsk): Promise<EnrolAnswer> {
+  const seq = nextAsk++;
+  const { promise, resolve } = Promise.withResolvers<EnrolAnswer>();
+  asks.set(seq, resolve);
+  post({ type: "enrol", id: workerId, seq, ...ask });
+  return promise;
+}
+
 async function run(id: number, setup: WorkerSetup): Promise<void> {
+  workerId = id;
   // A bad model fails here, before anything needs closing.
-  const recognizer = await unpackRecognizer(setup.model);
+  recognizer = await unpackRecognizer(setup.model);
   const detector = await FaceDetector.create();
   const handler = new FrameHandler(detector, recognizer, {
     detect: setup.detect,
     ambiguity: setup.ambiguity,
     limits: setup.limits,
+  });
+  const enrolment = new WorkerEnrolment(recognizer, {
+    allowed: setup.enrol === true,
+    limits: setup.limits,
+    ask: askMain,
+    onRefused: (name) => post({ type: "enrol-refused", id, name }),
   });
   context = setup.context === undefined
     ? new Context()
@@ -54,18 +84,78 @@ async function run(id: number, setup: WorkerSetup): Promise<void> {
   });
 
   try {
-    await serveRequests(socket, handler, {
-      signal: abort.signal,
-      onMessage: (handled) =>
-        handled.ok ? stats.add({ ...handled.timings }) : stats.addErrors(),
-    });
+    await serve(
+      socket,
+      (parts) =>
+        isEnrolRequest(parts) ? enrolment.handle(parts) : handler.handle(parts),
+      {
+        onMessage: (handled) => {
+          if (handled.timings) stats.add({ ...handled.timings });
+          else if (!handled.ok) stats.addErrors();
+        },
+      },
+    );
   } finally {
     await context.close();
     detector.close();
   }
 }
 
-self.onmessage = (event: MessageEvent) => {
+/**
+ * serve_loop.ts's loop with a handler that may take its time (an
+ * enrolment waits for the main thread): receive, handle, reply, until the
+ * socket closes or the thread is told to stop.
+ */
+async function serve(
+  socket: Socket,
+  handle: (parts: Uint8Array[]) => HandledMessage | Promise<HandledMessage>,
+  options: { onMessage: (handled: HandledMessage) => void },
+): Promise<void> {
+  const stop = () => socket.close();
+  if (abort.signal.aborted) stop();
+  abort.signal.addEventListener("abort", stop, { once: true });
+  while (!abort.signal.aborted && !socket.closed) {
+    let parts: Uint8Array[];
+    try {
+      parts = await socket.receive({ timeout: -1 });
+    } catch (error) {
+      if (error instanceof ClosedError) break;
+      throw error;
+    }
+    const handled = await handle(parts);
+    try {
+      await socket.send(handled.reply, { timeout: 5000 });
+    } catch (error) {
+      if (error instanceof ClosedError) break;
+      // The client went away: REP has nothing more to do for it.
+      console.error(`worker: reply not sent: ${(error as Error).message}`);
+      continue;
+    }
+    options.onMessage(handled);
+  }
+}
+
+/** Adds the main thread's faces to this thread's recogniser. */
+function addFaces(command: Extract<WorkerCommand, { type: "add" }>): void {
+  try {
+    recognizer?.add(
+      command.descriptors,
+      command.descriptors.map(() => command.label),
+    );
+    recognizer?.labelNames.set(command.label, command.name);
+  } catch (error) {
+    post({
+      type: "error",
+      id: workerId,
+      message: `cannot add the faces of "${command.name}": ${
+        (error as Error).message
+      }`,
+    });
+  }
+  post({ type: "added", id: workerId, seq: command.seq });
+}
+
+self.onmessage = (event: MessageEvent<WorkerCommand>) => {
   const data = event.data;
   if (data.type === "start") {
     run(data.id, data.setup).then(
@@ -77,5 +167,15 @@ self.onmessage = (event: MessageEvent) => {
     );
   } else if (data.type === "stop") {
     abort.abort();
+    // An enrolment waiting for the main thread ends with the thread.
+    for (const resolve of asks.values()) {
+      resolve({ ok: false, message: "the server is stopping" });
+    }
+    asks.clear();
+  } else if (data.type === "add") {
+    addFaces(data);
+  } else if (data.type === "enrolled") {
+    asks.get(data.seq)?.(data.answer);
+    asks.delete(data.seq);
   }
 };

@@ -24,6 +24,7 @@ import {
 import { MONITOR_EVENTS, parseMonitorEvent } from "../zmq/monitor.ts";
 import { Context, libraryPath, proxy, type Socket } from "../zmq/zmq.ts";
 import { buildModel, type ModelSource, thresholdText } from "./_model.ts";
+import { enrolmentFolder, Enrolments } from "./enrolment.ts";
 import { WorkerPool } from "./worker_pool.ts";
 
 /** Options for {@linkcode startServer}. */
@@ -46,6 +47,12 @@ export interface ServerOptions extends ModelSource {
   curveSecret?: string;
   /** With `curveSecret`: only clients whose `*.pub` is in this folder. */
   allowClients?: string;
+  /**
+   * Let clients enrol faces (lib/protocol/enrol.ts) without CURVE. With
+   * `curveSecret` and `allowClients` every client that gets in may enrol
+   * anyway: the ZAP handler has checked its key.
+   */
+  allowEnrol?: boolean;
   /** Aborting closes the server. */
   signal?: AbortSignal;
   /** Progress, stats and refused clients. Default stderr. */
@@ -127,12 +134,26 @@ export async function startServer(
     bindOrExplain(frontend, bind, "cannot listen on");
     const backend = context.socket("DEALER");
     backend.bind(WORKERS_ENDPOINT);
+    const remote = { connected: 0 };
     if (options.backend) {
       bindOrExplain(backend, options.backend, "cannot listen for workers on");
+      const monitor = countRemoteWorkers(context, backend, remote);
+      closers.push(() => monitor.close());
     }
 
     const { detector, recognizer } = await buildModel(options, log);
     detector.close();
+    // The ZAP handler has checked the key of every client of a CURVE server
+    // with a list of allowed clients; a worker cannot tell who sent what.
+    const enrol = (curve !== undefined && allowed !== null) ||
+      options.allowEnrol === true;
+    const folder = enrolmentFolder(options);
+    const enrolments = new Enrolments(recognizer, {
+      folder,
+      model: options.model,
+      broadcast: (add) => pool?.addFaces(add) ?? Promise.resolve(),
+      log,
+    });
     const stats = new StageStats();
     const perWorker = new Map<number, number>();
     pool = await WorkerPool.start(workers, {
@@ -143,7 +164,27 @@ export async function startServer(
       limits: { maxWidth: 4096, maxHeight: 4096 },
       statsInterval: 1000,
       ambiguity: options.ambiguity,
+      enrol,
     }, {
+      onEnrol: async (ask) => {
+        const answer = await enrolments.enrol(ask);
+        if (answer.ok && remote.connected > 0) {
+          log(
+            `${remote.connected} remote worker${
+              remote.connected === 1 ? " does" : "s do"
+            } not know the new faces of "${ask.name}" until restarted ` +
+              "(only this server's worker threads are updated live)",
+          );
+        }
+        return answer;
+      },
+      onEnrolRefused: (name) =>
+        log(
+          `refused enrolment${
+            name === undefined ? "" : ` of "${name}"`
+          }: enrolment is off (start the server with --allow-enrol, ` +
+            "or CURVE with --allow-clients)",
+        ),
       onStats: (event) => {
         stats.addTotals(event.frames, event.sums);
         stats.addErrors(event.errors);
@@ -189,6 +230,7 @@ export async function startServer(
               ? ` (${allowed.size} allowed clients)`
               : " (any client with the server key)")
           : "") +
+        (enrol ? `, enrolment on (photos in ${folder}/)` : "") +
         ` (started in ${
           ((performance.now() - t0) / 1000).toFixed(1)
         } s, libzmq ${libraryPath()})`,
@@ -251,6 +293,41 @@ function timeout(promise: Promise<unknown>, ms: number): Promise<unknown> {
     promise,
     new Promise((r) => timer = setTimeout(r, ms)),
   ]).finally(() => clearTimeout(timer));
+}
+
+/**
+ * Keeps `count.connected` at the number of remote workers connected to the
+ * backend (TCP connections accepted and not yet gone); returns the
+ * monitor socket.
+ */
+function countRemoteWorkers(
+  context: Context,
+  backend: Socket,
+  count: { connected: number },
+): Socket {
+  const endpoint = "inproc://facezmq-backend-monitor";
+  backend.monitor(
+    endpoint,
+    MONITOR_EVENTS.accepted | MONITOR_EVENTS.disconnected,
+  );
+  const monitor = context.socket("PAIR");
+  monitor.connect(endpoint);
+  (async () => {
+    while (true) {
+      let parts: Uint8Array[];
+      try {
+        parts = await monitor.receive();
+      } catch {
+        return; // closed at shutdown
+      }
+      const { event } = parseMonitorEvent(parts);
+      if (event === MONITOR_EVENTS.accepted) count.connected++;
+      else if (event === MONITOR_EVENTS.disconnected) {
+        count.connected = Math.max(0, count.connected - 1);
+      }
+    }
+  })();
+  return monitor;
 }
 
 /** ZMTP protocol errors libzmq reports for failed CURVE handshakes. */

@@ -36,6 +36,7 @@ Deno.test("pack/unpackRecognizer keeps histograms, labels, names, threshold, par
     faces: "whole",
     lbph: { radius: 2, neighbors: 6, gridX: 5, gridY: 7 },
     prep: { size: 64, margin: 0.1, equalize: false },
+    strangers: false, // the 20 faces of train/ only
     onWarning: () => {},
   });
   assert.ok(recognizer instanceof LbphRecognizer);
@@ -192,6 +193,7 @@ Deno.test("a worker thread sharing the test's context serves over inproc", async
 Deno.test("unpackRecognizer refuses a packed model whose descriptors do not fit its labels and parameters", async () => {
   const { recognizer } = await trainFromFolder(`${ROOT}train`, {
     faces: "whole",
+    strangers: false, // the 20 faces of train/ only
     onWarning: () => {},
   });
   const packed = recognizer.pack();
@@ -240,6 +242,7 @@ Deno.test("unpackRecognizer refuses a packed model whose descriptors do not fit 
 Deno.test("a model with histograms of the wrong length makes start reject with a clear error", async () => {
   const { recognizer } = await trainFromFolder(`${ROOT}train`, {
     faces: "whole",
+    strangers: false, // the 20 faces of train/ only
     onWarning: () => {},
   });
   const packed = recognizer.pack();
