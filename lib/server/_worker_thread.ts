@@ -13,7 +13,8 @@
 
 import { FaceDetector } from "../face/detector.ts";
 import type { Recognizer } from "../face/recognizer.ts";
-import { FrameHandler, type HandledMessage } from "./frame_handler.ts";
+import { FrameHandler } from "./frame_handler.ts";
+import { serveRequests } from "./serve_loop.ts";
 import {
   type EnrolAnswer,
   type EnrolAsk,
@@ -22,8 +23,7 @@ import {
 import { unpackRecognizer } from "../face/recognizers.ts";
 import { isEnrolRequest } from "../protocol/enrol.ts";
 import type { WorkerCommand, WorkerEvent, WorkerSetup } from "./worker_pool.ts";
-import { Context, type Socket } from "../zmq/zmq.ts";
-import { ClosedError } from "../zmq/errors.ts";
+import { Context } from "../zmq/zmq.ts";
 import { reportEvery, StageStats } from "../measure/stats.ts";
 
 const abort = new AbortController();
@@ -84,54 +84,19 @@ async function run(id: number, setup: WorkerSetup): Promise<void> {
   });
 
   try {
-    await serve(
-      socket,
-      (parts) =>
+    await serveRequests(socket, {
+      handle: (parts) =>
         isEnrolRequest(parts) ? enrolment.handle(parts) : handler.handle(parts),
-      {
-        onMessage: (handled) => {
-          if (handled.timings) stats.add({ ...handled.timings });
-          else if (!handled.ok) stats.addErrors();
-        },
+    }, {
+      signal: abort.signal,
+      onMessage: (handled) => {
+        if (handled.timings) stats.add({ ...handled.timings });
+        else if (!handled.ok) stats.addErrors();
       },
-    );
+    });
   } finally {
     await context.close();
     detector.close();
-  }
-}
-
-/**
- * serve_loop.ts's loop with a handler that may take its time (an
- * enrolment waits for the main thread): receive, handle, reply, until the
- * socket closes or the thread is told to stop.
- */
-async function serve(
-  socket: Socket,
-  handle: (parts: Uint8Array[]) => HandledMessage | Promise<HandledMessage>,
-  options: { onMessage: (handled: HandledMessage) => void },
-): Promise<void> {
-  const stop = () => socket.close();
-  if (abort.signal.aborted) stop();
-  abort.signal.addEventListener("abort", stop, { once: true });
-  while (!abort.signal.aborted && !socket.closed) {
-    let parts: Uint8Array[];
-    try {
-      parts = await socket.receive({ timeout: -1 });
-    } catch (error) {
-      if (error instanceof ClosedError) break;
-      throw error;
-    }
-    const handled = await handle(parts);
-    try {
-      await socket.send(handled.reply, { timeout: 5000 });
-    } catch (error) {
-      if (error instanceof ClosedError) break;
-      // The client went away: REP has nothing more to do for it.
-      console.error(`worker: reply not sent: ${(error as Error).message}`);
-      continue;
-    }
-    options.onMessage(handled);
   }
 }
 

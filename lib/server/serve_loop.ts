@@ -6,9 +6,19 @@
  * @module
  */
 
-import type { FrameHandler, HandledMessage } from "./frame_handler.ts";
+import type { HandledMessage } from "./frame_handler.ts";
 import type { Socket } from "../zmq/zmq.ts";
 import { ClosedError } from "../zmq/errors.ts";
+
+/**
+ * What answers one request: a `FrameHandler`, or anything with its `handle`
+ * (an enrolment takes its time, waiting for the main thread, so the answer
+ * may come later).
+ */
+export interface RequestHandler {
+  /** Answers one request; never throws. */
+  handle(parts: Uint8Array[]): HandledMessage | Promise<HandledMessage>;
+}
 
 /** Options for {@linkcode serveRequests}. */
 export interface ServeOptions {
@@ -26,7 +36,7 @@ export interface ServeOptions {
  */
 export async function serveRequests(
   socket: Socket,
-  handler: FrameHandler,
+  handler: RequestHandler,
   options: ServeOptions = {},
 ): Promise<void> {
   const signal = options.signal;
@@ -42,7 +52,7 @@ export async function serveRequests(
         if (error instanceof ClosedError) break;
         throw error;
       }
-      const handled = handler.handle(parts);
+      const handled = await handler.handle(parts);
       try {
         await socket.send(handled.reply, {
           timeout: options.sendTimeout ?? 5000,
