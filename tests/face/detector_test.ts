@@ -17,28 +17,117 @@ function sorted(boxes: Box[]): number[][] {
   );
 }
 
+/** Compares every photo and case of an expected file; returns boxes seen. */
+async function compareAll(
+  file: string,
+  detector: FaceDetector,
+): Promise<number> {
+  const expected: Expected = JSON.parse(
+    await Deno.readTextFile(new URL(file, DIR)),
+  );
+  let compared = 0;
+  let faces = 0;
+  for (const [photo, cases] of Object.entries(expected.images)) {
+    const image = await readImage(fileURLToPath(new URL(photo, DIR)));
+    assert.equal(image.channels, 1);
+    for (const { name, ...options } of expected.cases) {
+      const got = sorted(detector.detect(image, options));
+      assert.deepEqual(got, cases[name], `${photo} ${name}`);
+      compared++;
+      faces += got.length;
+    }
+  }
+  assert.equal(compared, 9 * expected.cases.length);
+  return faces;
+}
+
 // Expected boxes: native OpenCV 4.6 detectMultiScale on the same grey
 // pixels, made by tools/oracle_detect.py.
 Deno.test("boxes equal native OpenCV's for every photo and parameter set", async () => {
-  const expected: Expected = JSON.parse(
-    await Deno.readTextFile(new URL("expected.json", DIR)),
-  );
   const detector = await FaceDetector.create();
   try {
-    let compared = 0;
-    let faces = 0;
-    for (const [file, cases] of Object.entries(expected.images)) {
-      const image = await readImage(fileURLToPath(new URL(file, DIR)));
-      assert.equal(image.channels, 1);
-      for (const { name, ...options } of expected.cases) {
-        const got = sorted(detector.detect(image, options));
-        assert.deepEqual(got, cases[name], `${file} ${name}`);
-        compared++;
-        faces += got.length;
-      }
-    }
-    assert.equal(compared, 9 * expected.cases.length);
+    const faces = await compareAll("expected.json", detector);
     assert.ok(faces > 100, `only ${faces} boxes in all: fixtures too easy`);
+  } finally {
+    detector.close();
+  }
+});
+
+// The alt cascade (the original design's), and the two-stage search, whose
+// boxes come from detectMultiScale calls on windows of the photo: the oracle
+// repeats its steps with cv2.
+Deno.test("alt cascade and confirm boxes equal native OpenCV's", async () => {
+  const detector = await FaceDetector.create();
+  try {
+    const faces = await compareAll("expected_alt.json", detector);
+    assert.ok(faces > 100, `only ${faces} boxes in all: fixtures too easy`);
+  } finally {
+    detector.close();
+  }
+});
+
+Deno.test("cascades by name, path or cascadePath load once and agree", async () => {
+  const image = await readImage(
+    fileURLToPath(new URL("2008_002506.pgm", DIR)),
+  );
+  const altPath = fileURLToPath(
+    new URL("../../data/haarcascade_frontalface_alt.xml", import.meta.url),
+  );
+  const byName = await FaceDetector.create({ cascade: "alt" });
+  const byPath = await FaceDetector.create({ cascade: altPath });
+  const byOldOption = await FaceDetector.create({ cascadePath: altPath });
+  const lazy = await FaceDetector.create();
+  try {
+    const want = sorted(byName.detect(image));
+    assert.ok(want.length >= 2);
+    assert.deepEqual(sorted(byPath.detect(image)), want);
+    assert.deepEqual(sorted(byOldOption.detect(image)), want);
+    // Loaded on first use by a detector made for the default cascade.
+    assert.deepEqual(sorted(lazy.detect(image, { cascade: "alt" })), want);
+    assert.notDeepEqual(sorted(lazy.detect(image)), want);
+    assert.throws(
+      () => lazy.detect(image, { cascade: "/nonexistent/alt.xml" }),
+      /\/nonexistent\/alt\.xml: file not found/,
+    );
+    assert.throws(
+      () => lazy.detect(image, { cascade: "" }),
+      /cascade must be "default", "alt" or a file path/,
+    );
+  } finally {
+    byName.close();
+    byPath.close();
+    byOldOption.close();
+    lazy.close();
+  }
+});
+
+Deno.test("confirm handles images smaller than its copies", async () => {
+  const detector = await FaceDetector.create({
+    cascade: "alt",
+    scaleFactor: 1.2,
+    confirm: true,
+    maxWidth: 400,
+  });
+  try {
+    for (const [width, height] of [[1, 1], [30, 20], [39, 60], [90, 70]]) {
+      const blank = {
+        width,
+        height,
+        channels: 1 as const,
+        data: new Uint8Array(width * height).fill(128),
+      };
+      assert.deepEqual(detector.detect(blank), [], `${width}x${height}`);
+    }
+    assert.throws(
+      () =>
+        detector.detect({
+          width: 1,
+          height: 1,
+          channels: 1,
+          data: new Uint8Array(1),
+        }, { confirm: "yes" as unknown as boolean }),
+      /confirm must be true or false/,
+    );
   } finally {
     detector.close();
   }
