@@ -26,6 +26,15 @@ Deno.test("detection flags default to the server's options and override them one
     minNeighbors: 3,
     minSize: 30,
   });
+  const classic = parseFlags(
+    ["--cascade", "default", "--one-pass"],
+    { flags: DETECT_FLAGS },
+  ).values;
+  assert.deepEqual(detectOptionsFrom(classic), {
+    ...SERVER_DETECT_OPTIONS,
+    cascade: "default",
+    confirm: false,
+  });
   const bad =
     parseFlags(["--scale-factor", "1"], { flags: DETECT_FLAGS }).values;
   assert.throws(
