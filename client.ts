@@ -22,6 +22,8 @@ import {
   UsageError,
 } from "./lib/cli/flags.ts";
 import { onShutdown } from "./lib/cli/shutdown.ts";
+import { openEventPublisher } from "./lib/events/publisher.ts";
+import { TrackEvents } from "./lib/events/track_events.ts";
 import {
   IN_FLIGHT,
   jsonLine,
@@ -52,7 +54,15 @@ Usage: deno task client [options]
                          Live input only sends a frame when one may go, and
                          always the newest, so none waits in a queue
   --send grey|rgb|jpeg   pixels sent to the server (default grey: 1/3 of rgb)
-  --draw client|server   who draws the boxes (default client)
+  --draw client|server   who draws the boxes (default client; the server
+                         does not know the tracks' names)
+  --no-track             name each frame on its own (protocol version 1);
+                         by default faces are followed across frames, named
+                         from all their frames, and the server skips the
+                         recogniser for faces whose name is settled
+  --events ENDPOINT      publish "appeared"/"left" events (JSON) on a ZeroMQ
+                         PUB socket bound here, e.g. tcp://*:5600
+  --camera NAME          this camera's name in events (default: the hostname)
   --timeout MS           wait this long for each reply (default 1000)
   --retries N            retries before giving up; 0 = forever (default for
                          live input; 5 for files)
@@ -78,6 +88,9 @@ const FLAGS = {
   "in-flight": { type: "string" },
   send: { type: "string", default: "grey" },
   draw: { type: "string", default: "client" },
+  "no-track": { type: "boolean" },
+  events: { type: "string" },
+  camera: { type: "string" },
   timeout: { type: "string", default: "1000" },
   retries: { type: "string" },
   reconnect: { type: "boolean" },
@@ -95,16 +108,39 @@ async function main(): Promise<number> {
     return 0;
   }
   const options = await sessionOptionsFrom(values);
-  using shutdown = onShutdown();
-  await runSession({
-    ...options,
-    onFrame: values.json
-      ? (result) => console.log(jsonLine(result))
-      : undefined,
-    onSummary: (summary) =>
-      summaryLines(summary).forEach((l) => console.error(l)),
-    signal: shutdown.signal,
-  });
+  const endpoint = endpointFlag(values, "events");
+  if (endpoint !== undefined && options.track === false) {
+    throw new UsageError("--events needs tracking: drop --no-track");
+  }
+  // Bound before capture starts, so a busy port fails at once.
+  const publisher = endpoint === undefined
+    ? undefined
+    : openEventPublisher(endpoint);
+  try {
+    if (publisher) console.error(`events: publishing on ${publisher.endpoint}`);
+    const events = new TrackEvents({
+      camera: stringFlag(values, "camera") ?? Deno.hostname(),
+    });
+    using shutdown = onShutdown();
+    await runSession({
+      ...options,
+      onTracks: publisher
+        ? (update, time) => {
+          for (const event of events.frame(update, time)) {
+            publisher.publish(event).catch(() => {});
+          }
+        }
+        : undefined,
+      onFrame: values.json
+        ? (result) => console.log(jsonLine(result))
+        : undefined,
+      onSummary: (summary) =>
+        summaryLines(summary).forEach((l) => console.error(l)),
+      signal: shutdown.signal,
+    });
+  } finally {
+    await publisher?.close();
+  }
   return 0;
 }
 
@@ -132,6 +168,7 @@ async function sessionOptionsFrom(values: Flags): Promise<SessionOptions> {
     }),
     send: choiceFlag(values, "send", ["grey", "rgb", "jpeg"]),
     draw: choiceFlag(values, "draw", ["client", "server"]),
+    track: values["no-track"] !== true,
     timeout: numberFlag(values, "timeout", { min: 10, integer: true }),
     retries: numberFlag(values, "retries", { min: 0, integer: true }),
     reconnect: values.reconnect === true,

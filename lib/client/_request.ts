@@ -13,6 +13,8 @@ import {
   decodeReply,
   encodeRequest,
   type FrameReply,
+  type ProtocolVersion,
+  type TrackHint,
 } from "../protocol/binary.ts";
 
 /** What goes over the wire: grey is a third of RGB and all the server needs. */
@@ -30,22 +32,31 @@ export interface SentRequest {
   builtAt: number;
   /** Total bytes of `parts`. */
   bytes: number;
+  /** Its protocol version (2 carries track hints). */
+  version: ProtocolVersion;
 }
 
 /** Builds the requests of one session, numbering them. */
 export class FrameRequests {
   #send: SendFormat;
   #serverDraws: boolean;
+  #version: ProtocolVersion;
   #nextId = 0;
 
-  /** `serverDraws`: ask for the annotated frame back. */
-  constructor(options: { send: SendFormat; serverDraws: boolean }) {
+  /**
+   * `serverDraws`: ask for the annotated frame back; `tracks`: send
+   * version 2 requests, which carry track hints.
+   */
+  constructor(
+    options: { send: SendFormat; serverDraws: boolean; tracks?: boolean },
+  ) {
     this.#send = options.send;
     this.#serverDraws = options.serverDraws;
+    this.#version = options.tracks ? 2 : 1;
   }
 
-  /** The request for `picture`, with the next frame id. */
-  build(picture: Image): SentRequest {
+  /** The request for `picture`, with the next frame id (and `hints` in version 2). */
+  build(picture: Image, hints?: TrackHint[]): SentRequest {
     const startedAt = performance.now();
     const frameId = this.#nextId++ >>> 0;
     const parts = encodeRequest({
@@ -57,6 +68,7 @@ export class FrameRequests {
       timestamp: startedAt,
       reply: this.#serverDraws ? "faces+frame" : "faces",
       frameFormat: this.#serverDraws ? "rgb24" : undefined,
+      ...(this.#version === 2 ? { version: 2, hints: hints ?? [] } : {}),
     });
     return {
       parts,
@@ -64,19 +76,28 @@ export class FrameRequests {
       startedAt,
       builtAt: performance.now(),
       bytes: parts.reduce((sum, part) => sum + part.length, 0),
+      version: this.#version,
     };
   }
 }
 
 /**
  * Decodes the reply to `sent`; throws when the server refused the frame,
- * answered another one, or sent an annotated frame that is not RGB.
+ * answered another one or in a newer version, or sent an annotated frame
+ * that is not RGB. A version 1 reply to a version 2 request is taken (every
+ * face recognised, no tracks): it is what a stand-in server without tracks
+ * sends.
  */
 export function replyTo(sent: SentRequest, parts: Uint8Array[]): FrameReply {
   const reply = decodeReply(parts);
   if (reply.kind === "error") {
     throw new Error(
       `the server refused the frame: ${reply.code}: ${reply.message}`,
+    );
+  }
+  if ((reply.version ?? 1) > sent.version) {
+    throw new Error(
+      `the server answered a version ${sent.version} request in version ${reply.version}`,
     );
   }
   if (reply.frameId !== sent.frameId) {

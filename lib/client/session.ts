@@ -7,6 +7,13 @@
  * client keeps several workers busy; answers are still shown and reported
  * in frame order. `client.ts`, `demo.ts` and `bench.ts` all run this.
  *
+ * The session follows faces across frames (lib/tracking/tracker.ts, one
+ * tracker per session, that is per camera): each request carries the
+ * tracks' hints (protocol version 2), so the server skips the recogniser for
+ * faces whose name is settled, and each reply feeds the tracker, which names
+ * every face after its track. `track: false` sends version 1 requests and
+ * names each frame on its own.
+ *
  * ```ts
  * import { runSession } from "./lib/client/session.ts";
  * const summary = await runSession({ input: "clip.mp4", everyFrame: true, view: "none" });
@@ -15,11 +22,18 @@
  * @module
  */
 
-import { drawFaces } from "../images/draw.ts";
+import { drawFaces, type DrawnFace } from "../images/draw.ts";
 import type { Image } from "../images/image.ts";
 import { loadOpenCV } from "../face/opencv.ts";
 import { mean, percentile } from "../measure/stats.ts";
-import type { Face, FrameReply, Timings } from "../protocol/binary.ts";
+import type { FrameReply, ReplyFace, Timings } from "../protocol/binary.ts";
+import { lookAt } from "../tracking/appearance.ts";
+import {
+  type TrackedFace,
+  Tracker,
+  type TrackUpdate,
+  UNKNOWN,
+} from "../tracking/tracker.ts";
 import { type Capture, type Frame, openCapture } from "../video/capture.ts";
 import { CaptureError } from "../video/capture_error.ts";
 import { findFfmpeg } from "../video/find_ffmpeg.ts";
@@ -32,7 +46,7 @@ import {
   type SentRequest,
 } from "./_request.ts";
 
-export type { SendFormat, ViewMode };
+export type { SendFormat, TrackedFace, TrackUpdate, ViewMode };
 
 /**
  * The step that takes a request to the server and brings back its reply.
@@ -100,8 +114,19 @@ export interface ClientTimings {
 export interface FrameResult {
   /** The frame's number in the source, from 0. */
   frame: number;
-  /** The faces the server found and named. */
-  faces: Face[];
+  /**
+   * The faces the server found and named. With tracking, a face the server
+   * did not recognise (its track's name is settled) has label `""` and
+   * distance NaN; `tracked` has its name.
+   */
+  faces: ReplyFace[];
+  /**
+   * With tracking: the same faces with their tracks (id, the track's name,
+   * whether it is settled, how sure). What is drawn, printed and shown.
+   */
+  tracked?: TrackedFace[];
+  /** With tracking: the frame's time on the tracker's clock, seconds (see `SessionOptions.track`). */
+  time?: number;
   /** Request built to reply received, ms. */
   latencyMs: number;
   /** Client stages. */
@@ -133,12 +158,29 @@ export interface SessionSummary {
   dropped: number;
   /** Times the connection to the server was reopened. */
   reconnects: number;
-  /** Per label, the number of frames it was seen in. */
+  /**
+   * Per name shown (the track's name with tracking, else the server's
+   * label), the number of frames it was seen in.
+   */
   seen: Record<string, number>;
+  /** With tracking: who was seen and for how long, longest first. */
+  people?: PersonSeen[];
   /** `performance.now()` when the first frame came in. */
   started: number;
   /** `performance.now()` when the last frame was done. */
   ended: number;
+}
+
+/** A person seen during a session (tracking only). */
+export interface PersonSeen {
+  /** The name, or `unknown` (each unknown track is its own person). */
+  name: string;
+  /** False for `unknown`. */
+  known: boolean;
+  /** Seconds in view, added up over the tracks that carried the name. */
+  seconds: number;
+  /** Those tracks. */
+  tracks: number[];
 }
 
 /** Options for {@linkcode runSession}. */
@@ -187,6 +229,19 @@ export interface SessionOptions {
   record?: string;
   /** The exchange to use instead of a FrameClient (the session closes it). */
   exchange?: FrameExchange;
+  /**
+   * Follow faces across frames (default true): version 2 requests with track
+   * hints, names from each track's evidence. The tracker's clock is the
+   * frame number at `fps` (default 30) with `everyFrame`, else the wall
+   * clock. False: version 1 requests, each frame named on its own.
+   */
+  track?: boolean;
+  /**
+   * With tracking, called with each frame's tracker update and time
+   * (seconds), in frame order, and once more at the end with every track
+   * that was still alive as lost (events: lib/events/track_events.ts).
+   */
+  onTracks?: (update: TrackUpdate, time: number) => void;
   /** Called with each answered frame (JSON lines, timings). */
   onFrame?: (result: FrameResult) => void;
   /** Wants each annotated RGB picture: frames are drawn even if nothing shows them. */
@@ -293,11 +348,18 @@ export async function runSession(
     data: frame.data.slice(),
   });
 
-  const tally = new Tally();
+  const tracking = options.track ?? true;
+  const tracker = tracking ? new Tracker() : undefined;
+  const frameSeconds = 1 / (options.fps ?? 30);
+  // A file's own clock: frames come as fast as answers, not at its rate.
+  const timeOf = (shot: Shot) =>
+    live ? shot.at / 1000 : shot.index * frameSeconds;
+  const tally = new Tally(tracking);
   const requests = new FrameRequests({
     send: options.send ?? "grey",
     // The server draws only when somebody wants the picture.
     serverDraws: options.draw === "server" && wantPicture,
+    tracks: tracking,
   });
 
   /** The capture hands out one frame per call: reads wait their turn. */
@@ -330,21 +392,41 @@ export async function runSession(
         // While the server is away, send the newest frame when it is back.
         shot = (await readShot()) ?? shot;
       }
-      sent = requests.build(shot.picture);
+      // Where the tracks should be in this frame, and which faces need the
+      // recogniser (the picture is not drawn on yet).
+      const picture = shot.picture;
+      sent = requests.build(
+        picture,
+        tracker?.hints(timeOf(shot), { look: (box) => lookAt(picture, box) }),
+      );
       return sent.parts;
     }).then((parts) => ({ shot, sent, parts, receivedAt: performance.now() }));
   };
 
-  /** Decodes, draws, shows and reports one answer. */
+  let lastTime = 0;
+  /** Decodes, tracks, draws, shows and reports one answer. */
   const finish = async ({ shot, sent, parts, receivedAt }: Answer) => {
     const t2 = performance.now();
     const reply = replyTo(sent, parts);
+    const time = timeOf(shot);
+    lastTime = time;
+    // Looks are taken before the boxes are drawn on the picture.
+    const update = tracker?.update(reply.faces, {
+      time,
+      threshold: reply.threshold,
+      look: (box) => lookAt(shot.picture, box),
+    });
+    if (update) options.onTracks?.(update, time);
     const t3 = performance.now();
-    const canvas = wantPicture ? annotate(shot.picture, reply) : null;
+    const canvas = wantPicture
+      ? annotate(shot.picture, reply, update?.faces)
+      : null;
     const t4 = performance.now();
     const result: FrameResult = {
       frame: shot.index,
       faces: reply.faces,
+      tracked: update?.faces,
+      time: update ? time : undefined,
       latencyMs: receivedAt - sent.startedAt,
       timings: {
         capture: tally.frames === 0 ? 0 : shot.waited,
@@ -416,6 +498,10 @@ export async function runSession(
     if (!signal?.aborted) failure = error;
   }
   tally.ended = performance.now();
+  // Whoever is still in view leaves when the session ends.
+  if (tracker) {
+    options.onTracks?.({ faces: [], lost: tracker.endAll() }, lastTime);
+  }
   await cleanup.disposeAsync();
   const summary = tally.summary({
     dropped: capture.dropped + stale,
@@ -436,15 +522,22 @@ export function summaryLines(summary: SessionSummary): string[] {
   const ms = (value: number) =>
     Number.isFinite(value) ? `${value.toFixed(1)} ms` : "n/a";
   const seen = Object.entries(summary.seen).sort((a, b) => b[1] - a[1]);
+  // With tracks: who, and how long; without: labels, in how many frames.
+  const who = summary.people
+    ? summary.people.map((p) =>
+      `${p.known ? p.name : `${p.name} #${p.tracks[0]}`} ${
+        p.seconds.toFixed(1)
+      } s`
+    )
+    : seen.map(([label, n]) => `${label} (${n} frames)`);
   return [
     `done: ${summary.frames} frames in ${summary.seconds.toFixed(2)} s, ${
       summary.fps.toFixed(1)
     } fps, latency p50 ${ms(summary.latency.p50)}, p95 ${
       ms(summary.latency.p95)
     }, ${summary.dropped} frames dropped; ` +
-    (seen.length
-      ? `faces in ${summary.framesWithFaces} frames: ` +
-        seen.map(([label, n]) => `${label} (${n} frames)`).join(", ")
+    (who.length
+      ? `faces in ${summary.framesWithFaces} frames: ${who.join(", ")}`
       : "no faces"),
     `summary: ${
       JSON.stringify({
@@ -458,23 +551,40 @@ export function summaryLines(summary: SessionSummary): string[] {
         dropped: summary.dropped,
         reconnects: summary.reconnects,
         seen: summary.seen,
+        ...(summary.people
+          ? {
+            people: summary.people.map((p) => ({
+              ...p,
+              seconds: round(p.seconds, 2),
+            })),
+          }
+          : {}),
       })
     }`,
   ];
 }
 
-/** One `--json` line: `{"frame":12,"faces":[...],"latency_ms":18.4}`. */
+/**
+ * One `--json` line: `{"frame":12,"faces":[...],"latency_ms":18.4}`. Each
+ * face has the server's `label` and `distance` for this frame (null when
+ * the server skipped it) and, with tracking, its `track` and the track's
+ * `name`.
+ */
 export function jsonLine(result: FrameResult): string {
   return JSON.stringify({
     frame: result.frame,
-    faces: result.faces.map((f) => ({
-      x: f.x,
-      y: f.y,
-      w: f.w,
-      h: f.h,
-      label: f.label,
-      distance: round(f.distance, 3),
-    })),
+    faces: result.faces.map((f, i) => {
+      const tracked = result.tracked?.[i];
+      return {
+        x: f.x,
+        y: f.y,
+        w: f.w,
+        h: f.h,
+        label: f.recognised === false ? null : f.label,
+        distance: round(f.distance, 3),
+        ...(tracked ? { track: tracked.track, name: tracked.name } : {}),
+      };
+    }),
     latency_ms: round(result.latencyMs, 2),
   });
 }
@@ -491,14 +601,35 @@ function isLive(input: string | undefined): boolean {
     /^(v4l2|avfoundation|dshow|gdigrab|x11grab):/.test(input);
 }
 
-/** The server's annotated frame, or the boxes drawn on the frame sent. */
-function annotate(picture: Image, reply: FrameReply): Image {
+/**
+ * The server's annotated frame, or the boxes drawn on the frame sent: with
+ * tracks `#3 s1` (track and name), else the label and distance.
+ */
+function annotate(
+  picture: Image,
+  reply: FrameReply,
+  tracked: TrackedFace[] | undefined,
+): Image {
   if (reply.frame) {
     const { width, height, pixels } = reply.frame;
     return { width, height, channels: 3, data: pixels };
   }
-  drawFaces(picture, reply.faces);
+  drawFaces(picture, tracked?.map(asShown) ?? reply.faces);
   return picture;
+}
+
+/** A tracked face as drawn and shown: named, and captioned, by its track. */
+function asShown(face: TrackedFace): DrawnFace {
+  return { ...face, label: face.name, text: `#${face.track} ${face.name}` };
+}
+
+/** A stretch of frames in which one track carried one name. */
+interface Stretch {
+  name: string;
+  track: number;
+  first: number;
+  last: number;
+  frames: number;
 }
 
 /** The running counts of a session. */
@@ -509,16 +640,42 @@ class Tally {
   ended: number | undefined;
   #latencies: number[] = [];
   #seen = new Map<string, number>();
+  #stretches = new Map<string, Stretch>();
+  #tracking: boolean;
   #windowStart = performance.now();
   #windowFrames = 0;
   #windowFps = 0;
+
+  /** `tracking`: the results have tracks; count people. */
+  constructor(tracking: boolean) {
+    this.#tracking = tracking;
+  }
 
   add(result: FrameResult): void {
     this.frames++;
     this.#latencies.push(result.latencyMs);
     if (result.faces.length > 0) this.framesWithFaces++;
-    for (const label of new Set(result.faces.map((f) => f.label))) {
+    const shown = result.tracked?.map((f) => f.name) ??
+      result.faces.map((f) => f.label);
+    for (const label of new Set(shown)) {
       this.#seen.set(label, (this.#seen.get(label) ?? 0) + 1);
+    }
+    const time = result.time ?? 0;
+    for (const { track, name } of result.tracked ?? []) {
+      const key = `${track} ${name}`;
+      const stretch = this.#stretches.get(key);
+      if (stretch) {
+        stretch.last = time;
+        stretch.frames++;
+      } else {
+        this.#stretches.set(key, {
+          name,
+          track,
+          first: time,
+          last: time,
+          frames: 1,
+        });
+      }
     }
     this.#windowFrames++;
     const now = performance.now();
@@ -534,8 +691,35 @@ class Tally {
       frames: this.frames,
       fps: this.#windowFps,
       latencyMs: result.latencyMs,
-      faces: result.faces,
+      faces: result.tracked?.map(asShown) ?? result.faces,
     };
+  }
+
+  /**
+   * Who was seen, for how long: a known name over all its tracks; each
+   * track that never had a name as an unknown person of its own (a named
+   * track's unknown frames are that person not recognised yet). A stretch
+   * of n frames from `first` to `last` lasted `(last - first) * n / (n - 1)`:
+   * one more frame's time.
+   */
+  people(): PersonSeen[] {
+    const named = new Set<number>();
+    for (const { name, track } of this.#stretches.values()) {
+      if (name !== UNKNOWN) named.add(track);
+    }
+    const people = new Map<string, PersonSeen>();
+    for (const stretch of this.#stretches.values()) {
+      const { name, track, first, last, frames } = stretch;
+      if (name === UNKNOWN && named.has(track)) continue;
+      const seconds = frames > 1 ? (last - first) * frames / (frames - 1) : 0;
+      const key = name === UNKNOWN ? `${name} ${track}` : name;
+      const person = people.get(key) ??
+        { name, known: name !== UNKNOWN, seconds: 0, tracks: [] };
+      person.seconds += seconds;
+      if (!person.tracks.includes(track)) person.tracks.push(track);
+      people.set(key, person);
+    }
+    return [...people.values()].sort((a, b) => b.seconds - a.seconds);
   }
 
   summary(
@@ -556,6 +740,7 @@ class Tally {
       },
       ...counts,
       seen: Object.fromEntries(this.#seen),
+      ...(this.#tracking ? { people: this.people() } : {}),
       started,
       ended,
     };

@@ -18,6 +18,15 @@ export const UNKNOWN_COLOUR: readonly [number, number, number] = [255, 0, 0];
 const FONT_SCALE = 0.5;
 const TEXT_HEIGHT = 12; // pixels above the baseline at FONT_SCALE
 
+/**
+ * A face to draw. Its `label` picks the colour; `text`, when given, is
+ * written instead of the label and distance (a tracked face: `#3 s1`).
+ */
+export interface DrawnFace extends Face {
+  /** What to write above the box. */
+  text?: string;
+}
+
 // One Mat reused across calls; reallocated when the frame size changes.
 let canvas: CV | undefined;
 
@@ -27,7 +36,7 @@ let canvas: CV | undefined;
  *
  * @throws {Error} when OpenCV is not loaded or the image is malformed.
  */
-export function drawFaces(image: Image, faces: Face[]): void {
+export function drawFaces(image: Image, faces: DrawnFace[]): void {
   if (faces.length === 0) return;
   const cv = openCVSync();
   const { width, height, channels } = image;
@@ -65,9 +74,10 @@ export function drawFaces(image: Image, faces: Face[]): void {
       2,
       cv.LINE_8,
     );
-    const text = Number.isFinite(face.distance)
-      ? `${face.label} ${face.distance.toFixed(1)}`
-      : face.label;
+    const text = face.text ??
+      (Number.isFinite(face.distance)
+        ? `${face.label} ${face.distance.toFixed(1)}`
+        : face.label);
     // Above the box when there is room, else just inside its top edge.
     const baseline = y - 5 >= TEXT_HEIGHT ? y - 5 : y + TEXT_HEIGHT + 4;
     const origin = new cv.Point(Math.max(0, x), baseline);

@@ -6,6 +6,7 @@
  * @module
  */
 
+import type { Box } from "../images/image.ts";
 import { bytesPerPixel, type PixelFormat } from "../images/pixel_format.ts";
 import type { Face, Timings } from "./binary.ts";
 import { DEFAULT_LIMITS, type Limits, ProtocolError } from "./errors.ts";
@@ -170,6 +171,17 @@ export function checkTimings(timings: Timings): void {
 
 /** A face record's numbers fit their i32 / f64 fields. */
 export function checkFace(face: Face, index: number): void {
+  checkFaceBox(face, index);
+  if (typeof face.distance !== "number" || Number.isNaN(face.distance)) {
+    throw new ProtocolError(
+      "BAD_HEADER",
+      `face ${index} distance must be a number, got ${face.distance}`,
+    );
+  }
+}
+
+/** A face record's box fits its i32 fields, with `w` and `h` >= 0. */
+export function checkFaceBox(face: Box, index: number): void {
   const ints: [number, string][] = [[face.x, "x"], [face.y, "y"]];
   for (const [value, name] of ints) {
     if (!Number.isInteger(value) || value < I32_MIN || value > I32_MAX) {
@@ -187,11 +199,5 @@ export function checkFace(face: Face, index: number): void {
         `face ${index} ${name} must be an integer in 0..${I32_MAX}, got ${value}`,
       );
     }
-  }
-  if (typeof face.distance !== "number" || Number.isNaN(face.distance)) {
-    throw new ProtocolError(
-      "BAD_HEADER",
-      `face ${index} distance must be a number, got ${face.distance}`,
-    );
   }
 }

@@ -16,6 +16,7 @@
  */
 
 import type { Face } from "../face/face.ts";
+import type { Box } from "../images/image.ts";
 import {
   PIXEL_FORMATS,
   type PixelFormat,
@@ -24,6 +25,7 @@ import {
 import {
   checkDimensions,
   checkFace,
+  checkFaceBox,
   checkFinite,
   checkPartsArray,
   checkPixels,
@@ -46,24 +48,49 @@ import {
 import {
   ERROR_HEADER_BYTES,
   ERROR_LAYOUT,
+  FACE_FLAGS,
   FACE_LAYOUT,
   FACE_RECORD_BYTES,
+  FACE_RECORD_V2_BYTES,
+  FACE_V2_LAYOUT,
   MAGIC,
   MAX_LABEL_BYTES,
   MESSAGE_TYPES,
   PREFIX_BYTES,
   PREFIX_LAYOUT,
   PROTOCOL_VERSION,
+  PROTOCOL_VERSIONS,
   REPLY_HEADER_BYTES,
   REPLY_LAYOUT,
   REPLY_MODES,
+  REPLY_V2_HEADER_BYTES,
+  REPLY_V2_LAYOUT,
   REQUEST_HEADER_BYTES,
   REQUEST_LAYOUT,
+  REQUEST_V2_HEADER_BYTES,
   TIMING_KEYS,
+  TRACKS_VERSION,
 } from "./layout.ts";
+import { decodeHints, encodeHints } from "./_hints.ts";
 
 /** Formats the server can send an annotated frame back in. */
 export type ReplyFrameFormat = "rgb24" | "jpeg";
+
+/** The versions of the binary dialect: 2 adds track hints. */
+export type ProtocolVersion = 1 | 2;
+
+/**
+ * A client's track as it expects it in a frame, sent with a version 2
+ * request: the server gives a detected face the track id of the hint it
+ * overlaps best (IoU at least 0.3, one face per hint), and does not
+ * recognise a face whose hint says `skip`.
+ */
+export interface TrackHint extends Box {
+  /** The client's track id, 1..2^32-1, unique within the request. */
+  track: number;
+  /** The track's name is settled and not due for a re-check. */
+  skip: boolean;
+}
 
 /** A camera frame sent by a binary-protocol client. */
 export interface FrameRequest {
@@ -88,9 +115,33 @@ export interface FrameRequest {
   frameFormat?: ReplyFrameFormat;
   /** Raw pixels (row-major, interleaved, no padding) or a JPEG file. */
   pixels: Uint8Array;
+  /**
+   * Protocol version; absent means 1, as decoders leave it for version 1.
+   * Version 2 carries {@link FrameRequest.hints}.
+   */
+  version?: ProtocolVersion;
+  /**
+   * Version 2 only: the client's tracks (at most `maxHints`; decoded version
+   * 2 requests always have the array, possibly empty).
+   */
+  hints?: TrackHint[];
 }
 
 export type { Face };
+
+/**
+ * A face of a reply. Version 2 replies say which track it matched and
+ * whether it was recognised; version 1 replies leave both out.
+ */
+export interface ReplyFace extends Face {
+  /** Version 2: the id of the hint it matched, 0 when none matched. */
+  track?: number;
+  /**
+   * Version 2: false when the server skipped the recogniser because the
+   * matched hint said `skip`; `label` is then `""` and `distance` NaN.
+   */
+  recognised?: boolean;
+}
 
 /** Server time spent per stage, in milliseconds (finite, >= 0). */
 export interface Timings {
@@ -129,11 +180,18 @@ export interface FrameReply {
   /** Echo of the request's `timestamp`. */
   timestamp: number;
   /** Faces found, in any order. */
-  faces: Face[];
+  faces: ReplyFace[];
   /** Server timings. */
   timings: Timings;
   /** The annotated frame, when the request asked for it. */
   frame?: ReplyFrame;
+  /** Protocol version, the request's; absent means 1, as decoders leave it. */
+  version?: ProtocolVersion;
+  /**
+   * Version 2 (required there): the recogniser's unknown threshold (>= 0,
+   * may be +inf), so that a client can weigh a distance.
+   */
+  threshold?: number;
 }
 
 const encoder = new TextEncoder();
@@ -158,14 +216,39 @@ export function isBinaryHeader(bytes: Uint8Array): boolean {
 }
 
 /** Writes the prefix (magic, version, type) at the start of `header`. */
-function writePrefix(header: Uint8Array, type: number): void {
+function writePrefix(
+  header: Uint8Array,
+  type: number,
+  version: number = PROTOCOL_VERSION,
+): void {
   header.set(MAGIC, PREFIX_LAYOUT.magic);
-  header[PREFIX_LAYOUT.version] = PROTOCOL_VERSION;
+  header[PREFIX_LAYOUT.version] = version;
   header[PREFIX_LAYOUT.type] = type;
 }
 
-/** Checks magic, version and type of a binary header (the fixed prefix). */
-function checkPrefix(header: Uint8Array, type: number, what: string): void {
+/** An encoder's check of a message's `version` field (absent: 1). */
+function versionOf(version: unknown): ProtocolVersion {
+  if (version === undefined) return PROTOCOL_VERSION;
+  if (!PROTOCOL_VERSIONS.includes(version as number)) {
+    throw new ProtocolError(
+      "BAD_VERSION",
+      `protocol version ${version} is not one of ${
+        PROTOCOL_VERSIONS.join(", ")
+      }`,
+    );
+  }
+  return version as ProtocolVersion;
+}
+
+/**
+ * Checks magic, version and type of a binary header (the fixed prefix);
+ * returns the version.
+ */
+function checkPrefix(
+  header: Uint8Array,
+  type: number,
+  what: string,
+): ProtocolVersion {
   if (header.length < PREFIX_BYTES) {
     throw new ProtocolError(
       "BAD_HEADER",
@@ -173,10 +256,12 @@ function checkPrefix(header: Uint8Array, type: number, what: string): void {
     );
   }
   const version = header[PREFIX_LAYOUT.version];
-  if (version !== PROTOCOL_VERSION) {
+  if (!PROTOCOL_VERSIONS.includes(version)) {
     throw new ProtocolError(
       "BAD_VERSION",
-      `protocol version ${version} is not supported (this side speaks version ${PROTOCOL_VERSION})`,
+      `protocol version ${version} is not supported (this side speaks versions ${
+        PROTOCOL_VERSIONS.join(" and ")
+      })`,
     );
   }
   if (header[PREFIX_LAYOUT.type] !== type) {
@@ -187,6 +272,7 @@ function checkPrefix(header: Uint8Array, type: number, what: string): void {
       } is not a ${what} (type ${type})`,
     );
   }
+  return version as ProtocolVersion;
 }
 
 function decodeText(bytes: Uint8Array, what: string): string {
@@ -200,11 +286,22 @@ function decodeText(bytes: Uint8Array, what: string): string {
 // ------------------------------------------------------------- requests
 
 /**
- * Encodes a camera frame as `[header, pixels]`. The pixels part is the
- * caller's array itself (not copied). Throws {@link ProtocolError} when a
- * field is out of range, so that nothing is silently truncated.
+ * Encodes a camera frame as `[header, pixels]`, in version 1 or, with
+ * `version: 2`, with its track hints after the header. The pixels part is
+ * the caller's array itself (not copied). Throws {@link ProtocolError} when
+ * a field is out of range, so that nothing is silently truncated.
  */
 export function encodeRequest(request: FrameRequest): Uint8Array[] {
+  const version = versionOf(request.version);
+  if (request.hints !== undefined && version !== TRACKS_VERSION) {
+    throw new ProtocolError(
+      "BAD_HEADER",
+      `track hints need protocol version ${TRACKS_VERSION}`,
+    );
+  }
+  const hints = version === TRACKS_VERSION
+    ? encodeHints(request.hints ?? [], DEFAULT_LIMITS.maxHints)
+    : EMPTY;
   const formatByte = PIXEL_FORMATS[request.format]?.wireCode;
   if (formatByte === undefined) {
     throw new ProtocolError(
@@ -252,10 +349,11 @@ export function encodeRequest(request: FrameRequest): Uint8Array[] {
     ...DEFAULT_LIMITS,
     maxJpegBytes: U32_MAX,
   });
-  const header = new Uint8Array(REQUEST_HEADER_BYTES);
+  const header = new Uint8Array(REQUEST_HEADER_BYTES + hints.length);
   const view = viewOf(header);
   const at = REQUEST_LAYOUT;
-  writePrefix(header, MESSAGE_TYPES.request);
+  writePrefix(header, MESSAGE_TYPES.request, version);
+  header.set(hints, REQUEST_HEADER_BYTES);
   header[at.format] = formatByte;
   header[at.replyMode] = mode;
   view.setUint32(at.width, request.width, true);
@@ -285,12 +383,21 @@ export function decodeFrameRequest(
     );
   }
   const all = withLimits(limits);
-  checkPrefix(header, MESSAGE_TYPES.request, "request");
+  const version = checkPrefix(header, MESSAGE_TYPES.request, "request");
   checkTwoParts(parts, "request", false);
-  if (header.length !== REQUEST_HEADER_BYTES) {
+  let hints: TrackHint[] | undefined;
+  if (version === TRACKS_VERSION) {
+    if (header.length < REQUEST_V2_HEADER_BYTES) {
+      throw new ProtocolError(
+        "BAD_HEADER",
+        `request header is ${header.length} bytes, version ${version} needs at least ${REQUEST_V2_HEADER_BYTES}`,
+      );
+    }
+    hints = decodeHints(header.subarray(REQUEST_HEADER_BYTES), all.maxHints);
+  } else if (header.length !== REQUEST_HEADER_BYTES) {
     throw new ProtocolError(
       "BAD_HEADER",
-      `request header is ${header.length} bytes, version ${PROTOCOL_VERSION} needs exactly ${REQUEST_HEADER_BYTES}`,
+      `request header is ${header.length} bytes, version ${version} needs exactly ${REQUEST_HEADER_BYTES}`,
     );
   }
   const view = viewOf(header);
@@ -347,20 +454,39 @@ export function decodeFrameRequest(
     pixels,
   };
   if (frameFormat !== undefined) request.frameFormat = frameFormat;
+  if (hints !== undefined) {
+    request.version = TRACKS_VERSION;
+    request.hints = hints;
+  }
   return request;
 }
 
 // -------------------------------------------------------------- replies
 
+/** Where the faces start and how long a record is before its label, per version. */
+const FACE_RECORDS = {
+  1: { faces: REPLY_HEADER_BYTES, bytes: FACE_RECORD_BYTES, at: FACE_LAYOUT },
+  2: {
+    faces: REPLY_V2_HEADER_BYTES,
+    bytes: FACE_RECORD_V2_BYTES,
+    at: FACE_V2_LAYOUT,
+  },
+} as const;
+
 /**
- * Encodes a reply as `[header + faces, frame pixels or empty]`. The frame
+ * Encodes a reply as `[header + faces, frame pixels or empty]`, in the
+ * reply's `version` (absent: 1; version 2 needs `threshold`, and a face
+ * with `recognised: false` needs label `""` and distance NaN). The frame
  * pixels are the caller's array itself. Throws {@link ProtocolError} when a
  * field is out of range or the frame bytes disagree with its dimensions.
  */
 export function encodeReply(reply: FrameReply): Uint8Array[] {
+  const version = versionOf(reply.version);
+  const records = FACE_RECORDS[version];
   checkU32(reply.frameId, "frameId");
   checkFinite(reply.timestamp, "timestamp");
   checkTimings(reply.timings);
+  if (version === TRACKS_VERSION) checkThreshold(reply.threshold);
   if (reply.faces.length > DEFAULT_LIMITS.maxFaces) {
     throw new ProtocolError(
       "TOO_LARGE",
@@ -368,18 +494,25 @@ export function encodeReply(reply: FrameReply): Uint8Array[] {
     );
   }
   const labels: Uint8Array[] = [];
-  let size = REPLY_HEADER_BYTES;
+  let size: number = records.faces;
   reply.faces.forEach((face, index) => {
-    checkFace(face, index);
+    const recognised = version === PROTOCOL_VERSION ||
+      checkTrackFields(face, index);
     const label = encoder.encode(face.label);
-    if (label.length < 1 || label.length > MAX_LABEL_BYTES) {
-      throw new ProtocolError(
-        "BAD_HEADER",
-        `face ${index} label must be 1..${MAX_LABEL_BYTES} UTF-8 bytes, got ${label.length}`,
-      );
+    if (recognised) {
+      checkFace(face, index);
+      checkLabelLength(label.length, index);
+    } else {
+      checkFaceBox(face, index);
+      if (label.length !== 0 || !Number.isNaN(face.distance)) {
+        throw new ProtocolError(
+          "BAD_HEADER",
+          `face ${index} was not recognised: its label must be "" and its distance NaN`,
+        );
+      }
     }
     labels.push(label);
-    size += FACE_RECORD_BYTES + label.length;
+    size += records.bytes + label.length;
   });
   let formatByte = 0;
   let width = 0;
@@ -412,7 +545,7 @@ export function encodeReply(reply: FrameReply): Uint8Array[] {
   const header = new Uint8Array(size);
   const view = viewOf(header);
   const at = REPLY_LAYOUT;
-  writePrefix(header, MESSAGE_TYPES.reply);
+  writePrefix(header, MESSAGE_TYPES.reply, version);
   header[at.frameFormat] = formatByte;
   header[at.reserved] = 0;
   view.setUint32(at.frameId, reply.frameId, true);
@@ -425,22 +558,67 @@ export function encodeReply(reply: FrameReply): Uint8Array[] {
   view.setUint32(at.frameHeight, height, true);
   view.setUint32(at.frameBytes, pixels.length, true);
   view.setUint32(at.reserved32, 0, true);
-  let offset = REPLY_HEADER_BYTES;
+  if (version === TRACKS_VERSION) {
+    view.setFloat64(REPLY_V2_LAYOUT.threshold, reply.threshold!, true);
+  }
+  let offset: number = records.faces;
   reply.faces.forEach((face, index) => {
-    view.setInt32(offset + FACE_LAYOUT.x, face.x, true);
-    view.setInt32(offset + FACE_LAYOUT.y, face.y, true);
-    view.setInt32(offset + FACE_LAYOUT.w, face.w, true);
-    view.setInt32(offset + FACE_LAYOUT.h, face.h, true);
-    view.setFloat64(offset + FACE_LAYOUT.distance, face.distance, true);
-    view.setUint16(
-      offset + FACE_LAYOUT.labelLength,
-      labels[index].length,
-      true,
-    );
-    header.set(labels[index], offset + FACE_RECORD_BYTES);
-    offset += FACE_RECORD_BYTES + labels[index].length;
+    const field = records.at;
+    view.setInt32(offset + field.x, face.x, true);
+    view.setInt32(offset + field.y, face.y, true);
+    view.setInt32(offset + field.w, face.w, true);
+    view.setInt32(offset + field.h, face.h, true);
+    view.setFloat64(offset + field.distance, face.distance, true);
+    view.setUint16(offset + field.labelLength, labels[index].length, true);
+    if (version === TRACKS_VERSION) {
+      view.setUint32(offset + FACE_V2_LAYOUT.track, face.track ?? 0, true);
+      header[offset + FACE_V2_LAYOUT.flags] = face.recognised === false
+        ? 0
+        : FACE_FLAGS.recognised;
+    }
+    header.set(labels[index], offset + records.bytes);
+    offset += records.bytes + labels[index].length;
   });
   return [header, pixels];
+}
+
+/** A version 2 threshold: a number >= 0, not NaN (+inf allowed). */
+function checkThreshold(threshold: unknown): void {
+  if (typeof threshold !== "number" || !(threshold >= 0)) {
+    throw new ProtocolError(
+      "BAD_HEADER",
+      `threshold must be a number >= 0, got ${threshold}`,
+    );
+  }
+}
+
+/** A face's label length on the wire when it was recognised. */
+function checkLabelLength(length: number, index: number): void {
+  if (length < 1 || length > MAX_LABEL_BYTES) {
+    throw new ProtocolError(
+      "BAD_HEADER",
+      `face ${index} label must be 1..${MAX_LABEL_BYTES} UTF-8 bytes, got ${length}`,
+    );
+  }
+}
+
+/** An encoder's check of a version 2 face's track and flag; returns the flag. */
+function checkTrackFields(face: ReplyFace, index: number): boolean {
+  const track = face.track ?? 0;
+  if (!Number.isInteger(track) || track < 0 || track > U32_MAX) {
+    throw new ProtocolError(
+      "BAD_HEADER",
+      `face ${index} track must be an integer in 0..${U32_MAX}, got ${track}`,
+    );
+  }
+  const recognised = face.recognised ?? true;
+  if (typeof recognised !== "boolean") {
+    throw new ProtocolError(
+      "BAD_HEADER",
+      `face ${index} recognised must be a boolean`,
+    );
+  }
+  return recognised;
 }
 
 /**
@@ -505,36 +683,54 @@ function decodeErrorMessage(header: Uint8Array): ErrorReply {
   };
 }
 
-/** Reads and checks the face records that follow the fixed reply header. */
+/**
+ * Reads and checks the face records that follow the fixed reply header, in
+ * the layout of `version`.
+ */
 function decodeFaces(
   header: Uint8Array,
-  view: DataView,
   count: number,
-): Face[] {
-  if (REPLY_HEADER_BYTES + count * FACE_RECORD_BYTES > header.length) {
+  version: ProtocolVersion,
+): ReplyFace[] {
+  const view = viewOf(header);
+  const records = FACE_RECORDS[version];
+  const field = records.at;
+  if (records.faces + count * records.bytes > header.length) {
     throw new ProtocolError(
       "BAD_HEADER",
       `reply header of ${header.length} bytes is too short for ${count} faces`,
     );
   }
-  const faces: Face[] = [];
-  let offset = REPLY_HEADER_BYTES;
+  const faces: ReplyFace[] = [];
+  let offset: number = records.faces;
   for (let index = 0; index < count; index++) {
-    if (offset + FACE_RECORD_BYTES > header.length) {
+    if (offset + records.bytes > header.length) {
       throw new ProtocolError(
         "BAD_HEADER",
         `reply header ends inside face ${index}`,
       );
     }
-    const labelLength = view.getUint16(
-      offset + FACE_LAYOUT.labelLength,
-      true,
-    );
-    const end = offset + FACE_RECORD_BYTES + labelLength;
-    if (labelLength < 1 || labelLength > MAX_LABEL_BYTES) {
+    const labelLength = view.getUint16(offset + field.labelLength, true);
+    const end = offset + records.bytes + labelLength;
+    let recognised = true;
+    if (version === TRACKS_VERSION) {
+      const flags = header[offset + FACE_V2_LAYOUT.flags];
+      if (
+        (flags & ~FACE_FLAGS.recognised) !== 0 ||
+        header[offset + FACE_V2_LAYOUT.reserved] !== 0
+      ) {
+        throw new ProtocolError(
+          "BAD_HEADER",
+          `face ${index} has unknown flags or a reserved byte set`,
+        );
+      }
+      recognised = (flags & FACE_FLAGS.recognised) !== 0;
+    }
+    if (recognised) checkLabelLength(labelLength, index);
+    else if (labelLength !== 0) {
       throw new ProtocolError(
         "BAD_HEADER",
-        `face ${index} label length ${labelLength} is outside 1..${MAX_LABEL_BYTES}`,
+        `face ${index} was not recognised but has a ${labelLength}-byte label`,
       );
     }
     if (end > header.length) {
@@ -543,18 +739,28 @@ function decodeFaces(
         `reply header ends inside the label of face ${index}`,
       );
     }
-    const face: Face = {
-      x: view.getInt32(offset + FACE_LAYOUT.x, true),
-      y: view.getInt32(offset + FACE_LAYOUT.y, true),
-      w: view.getInt32(offset + FACE_LAYOUT.w, true),
-      h: view.getInt32(offset + FACE_LAYOUT.h, true),
+    const face: ReplyFace = {
+      x: view.getInt32(offset + field.x, true),
+      y: view.getInt32(offset + field.y, true),
+      w: view.getInt32(offset + field.w, true),
+      h: view.getInt32(offset + field.h, true),
       label: decodeText(
-        header.subarray(offset + FACE_RECORD_BYTES, end),
+        header.subarray(offset + records.bytes, end),
         `face ${index} label`,
       ),
-      distance: view.getFloat64(offset + FACE_LAYOUT.distance, true),
+      distance: view.getFloat64(offset + field.distance, true),
     };
-    checkFace(face, index);
+    if (version === TRACKS_VERSION) {
+      face.track = view.getUint32(offset + FACE_V2_LAYOUT.track, true);
+      face.recognised = recognised;
+    }
+    if (recognised) checkFace(face, index);
+    else if (!Number.isNaN(face.distance)) {
+      throw new ProtocolError(
+        "BAD_HEADER",
+        `face ${index} was not recognised but has distance ${face.distance}`,
+      );
+    } else checkFaceBox(face, index);
     faces.push(face);
     offset = end;
   }
@@ -598,12 +804,13 @@ export function decodeReply(
     }
     return decodeErrorMessage(header);
   }
-  checkPrefix(header, MESSAGE_TYPES.reply, "reply");
+  const version = checkPrefix(header, MESSAGE_TYPES.reply, "reply");
   checkTwoParts(parts, "reply", false);
-  if (header.length < REPLY_HEADER_BYTES) {
+  const fixed = FACE_RECORDS[version].faces;
+  if (header.length < fixed) {
     throw new ProtocolError(
       "BAD_HEADER",
-      `reply header is ${header.length} bytes, shorter than ${REPLY_HEADER_BYTES}`,
+      `version ${version} reply header is ${header.length} bytes, shorter than ${fixed}`,
     );
   }
   const view = viewOf(header);
@@ -631,7 +838,12 @@ export function decodeReply(
       `${count} faces is above the limit of ${all.maxFaces}`,
     );
   }
-  const faces = decodeFaces(header, view, count);
+  let threshold: number | undefined;
+  if (version === TRACKS_VERSION) {
+    threshold = view.getFloat64(REPLY_V2_LAYOUT.threshold, true);
+    checkThreshold(threshold);
+  }
+  const faces = decodeFaces(header, count, version);
   const result: FrameReply = {
     kind: "reply",
     frameId,
@@ -639,6 +851,10 @@ export function decodeReply(
     faces,
     timings,
   };
+  if (version === TRACKS_VERSION) {
+    result.version = version;
+    result.threshold = threshold;
+  }
   const formatByte = header[at.frameFormat];
   const width = view.getUint32(at.frameWidth, true);
   const height = view.getUint32(at.frameHeight, true);

@@ -40,6 +40,10 @@ export const ERROR_CODES = {
   BUSY: 13,
   /** Server failed while handling a valid request. */
   INTERNAL: 14,
+  /** Enrolment is not allowed for this client or on this worker (enrol.ts). */
+  ENROL_REFUSED: 15,
+  /** An enrol request with a bad name, face box or face, or none usable. */
+  BAD_ENROL: 16,
 } as const;
 
 /** Name of an error code. */
@@ -62,6 +66,8 @@ export interface Limits {
   maxJsonBytes: number;
   /** Most faces accepted in one reply. */
   maxFaces: number;
+  /** Most track hints accepted in one version 2 request (at most 65535). */
+  maxHints: number;
 }
 
 /** Limits used when the caller gives none. */
@@ -72,6 +78,7 @@ export const DEFAULT_LIMITS: Readonly<Limits> = {
   maxJpegBytes: 16 * 1024 * 1024,
   maxJsonBytes: 1024,
   maxFaces: 1024,
+  maxHints: 256,
 };
 
 /** An error answer (binary or legacy dialect). */

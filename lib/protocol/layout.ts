@@ -10,11 +10,31 @@
 /** The four ASCII bytes every binary message starts with. */
 export const MAGIC: Uint8Array = new Uint8Array([0x46, 0x5a, 0x4d, 0x51]); // "FZMQ"
 
-/** The only protocol version this module speaks. */
+/**
+ * The first protocol version: what every error reply is written in, and what
+ * a request without track hints is sent as.
+ */
 export const PROTOCOL_VERSION = 1;
 
+/**
+ * Version 2: requests may carry track hints, reply faces carry the matched
+ * track and whether they were recognised (docs/protocol.md, "Version 2").
+ */
+export const TRACKS_VERSION = 2;
+
+/** The protocol versions this module speaks, oldest first. */
+export const PROTOCOL_VERSIONS: readonly number[] = [1, 2];
+
 /** Message type byte ({@link PREFIX_LAYOUT}.type) of a binary message. */
-export const MESSAGE_TYPES = { request: 1, reply: 2, error: 3 } as const;
+export const MESSAGE_TYPES = {
+  request: 1,
+  reply: 2,
+  error: 3,
+  /** Laid out in enrol.ts. */
+  enrolRequest: 4,
+  /** Laid out in enrol.ts. */
+  enrolReply: 5,
+} as const;
 
 /** Length of the fixed prefix shared by all versions: magic, version, type. */
 export const PREFIX_BYTES = 8;
@@ -29,7 +49,10 @@ export const PREFIX_LAYOUT = {
   type: 5,
 } as const;
 
-/** Exact length of a version 1 request header (part 0). */
+/**
+ * Exact length of a version 1 request header (part 0); a version 2 request
+ * starts with the same 32 bytes.
+ */
 export const REQUEST_HEADER_BYTES = 32;
 
 /** Request header (type 1), after the prefix. */
@@ -108,6 +131,83 @@ export const FACE_LAYOUT = {
   /** u16, UTF-8 bytes of the label. */
   labelLength: 24,
 } as const;
+
+/** Bytes of a version 2 face record before its label. */
+export const FACE_RECORD_V2_BYTES = 32;
+
+/**
+ * A version 2 face record, relative to its start; the label follows at
+ * {@link FACE_RECORD_V2_BYTES}. The first 24 bytes are as in version 1.
+ */
+export const FACE_V2_LAYOUT = {
+  /** i32. */
+  x: 0,
+  /** i32. */
+  y: 4,
+  /** i32. */
+  w: 8,
+  /** i32. */
+  h: 12,
+  /** f64, NaN when the face was not recognised. */
+  distance: 16,
+  /** u32, the matched hint's track id, 0 when none matched. */
+  track: 24,
+  /** u8, {@link FACE_FLAGS}. */
+  flags: 28,
+  /** u8, zero. */
+  reserved: 29,
+  /** u16, UTF-8 bytes of the label (0 when not recognised). */
+  labelLength: 30,
+} as const;
+
+/** Bits of a version 2 face record's flags byte. */
+export const FACE_FLAGS = { recognised: 1 } as const;
+
+/** Length of the fixed part of a version 2 reply header, before the faces. */
+export const REPLY_V2_HEADER_BYTES = 96;
+
+/** Version 2 reply header: {@link REPLY_LAYOUT}, then the threshold. */
+export const REPLY_V2_LAYOUT = {
+  ...REPLY_LAYOUT,
+  /** f64, the recogniser's unknown threshold (>= 0, may be +inf). */
+  threshold: 88,
+} as const;
+
+/** Length of a version 2 request header without hints. */
+export const REQUEST_V2_HEADER_BYTES = 36;
+
+/** Version 2 request header: {@link REQUEST_LAYOUT}, then the hint count. */
+export const REQUEST_V2_LAYOUT = {
+  ...REQUEST_LAYOUT,
+  /** u16, hint records after the fixed part. */
+  hintCount: 32,
+  /** u16, zero. */
+  reserved: 34,
+} as const;
+
+/** Bytes of one track hint record. */
+export const HINT_RECORD_BYTES = 24;
+
+/** One track hint record, relative to its start. */
+export const HINT_LAYOUT = {
+  /** u32, 1..2^32-1, unique in the request. */
+  track: 0,
+  /** i32. */
+  x: 4,
+  /** i32. */
+  y: 8,
+  /** i32, >= 0. */
+  w: 12,
+  /** i32, >= 0. */
+  h: 16,
+  /** u8, {@link HINT_FLAGS}. */
+  flags: 20,
+  /** 3 bytes, zero. */
+  reserved: 21,
+} as const;
+
+/** Bits of a hint's flags byte. */
+export const HINT_FLAGS = { skip: 1 } as const;
 
 /** Longest face label, in UTF-8 bytes. */
 export const MAX_LABEL_BYTES = 256;

@@ -9,22 +9,28 @@
 import type { DetectOptions, FaceDetector } from "../face/detector.ts";
 import type { Face } from "../face/face.ts";
 import { drawFaces } from "../images/draw.ts";
-import { greyFromBgr, type Image, toGrey } from "../images/image.ts";
 import {
-  decodeImage,
-  encodeJpeg,
   fromBgr,
+  greyFromBgr,
+  type Image,
   toBgr,
+  toGrey,
   toRgb,
-} from "../images/image_io.ts";
+} from "../images/image.ts";
+import { decodeImage, encodeJpeg } from "../images/image_io.ts";
 import type { Recognizer } from "../face/recognizer.ts";
 import {
   encodeReply,
   type FrameRequest,
+  type ReplyFace,
   type ReplyFrame,
   type Timings,
+  type TrackHint,
 } from "../protocol/binary.ts";
+import { TRACKS_VERSION } from "../protocol/layout.ts";
+import { matchBoxes } from "../tracking/boxes.ts";
 import { decodeRequest, errorReplyFor } from "../protocol/dispatch.ts";
+import { ENROL_ELSEWHERE, isEnrolRequest } from "../protocol/enrol.ts";
 import { type Limits, ProtocolError } from "../protocol/errors.ts";
 import { encodeLegacyReply, type LegacyRequest } from "../protocol/legacy.ts";
 import { nameFaces } from "../face/naming.ts";
@@ -76,6 +82,18 @@ export class FrameHandler {
   handle(parts: Uint8Array[]): HandledMessage {
     const start = performance.now();
     let request: FrameRequest | LegacyRequest;
+    // Enrolment waits for the server's main thread: a worker thread routes
+    // it (lib/server/enrolment.ts) before calling this; any other worker
+    // (a remote one) refuses it.
+    if (isEnrolRequest(parts)) {
+      return this.#failure(
+        new ProtocolError(
+          "ENROL_REFUSED",
+          `${ENROL_ELSEWHERE}: enrolment is done by the server's own worker threads, not by remote workers; try again`,
+        ),
+        {},
+      );
+    }
     try {
       request = decodeRequest(parts, this.#options.limits);
     } catch (error) {
@@ -103,21 +121,59 @@ export class FrameHandler {
     return this.#recognizer.channels === 3;
   }
 
-  /** Detects in `grey`, names in `colour` when there is one. */
-  #findFaces(grey: Image, colour: Image | undefined, timings: Timings): Face[] {
+  /**
+   * Detects in `grey`, names in `colour` when there is one. With track
+   * `hints` (version 2), each face gets the track of the hint it matches,
+   * and a face whose hint says `skip` is not named (label "", distance NaN).
+   */
+  #findFaces(
+    grey: Image,
+    colour: Image | undefined,
+    timings: Timings,
+    hints?: readonly TrackHint[],
+  ): ReplyFace[] {
     let t = performance.now();
     const boxes = this.#detector.detect(grey, this.#options.detect);
     timings.detect = performance.now() - t;
     t = performance.now();
-    const faces = nameFaces(
+    const match = hints ? matchBoxes(boxes, hints) : [];
+    const hintOf = (i: number) => hints?.[match[i]];
+    const named = nameFaces(
       this.#wantsColour && colour ? colour : grey,
-      boxes,
+      boxes.filter((_, i) => !hintOf(i)?.skip),
       {
         recognizer: this.#recognizer,
         ambiguity: this.#options.ambiguity,
       },
     );
     timings.recognise = performance.now() - t;
+    if (!hints) return named;
+    // nameFaces leaves out boxes its recogniser does not take for a face
+    // and keeps the others in order.
+    const faces: ReplyFace[] = [];
+    let next = 0;
+    boxes.forEach((box, i) => {
+      const hint = hintOf(i);
+      const track = hint?.track ?? 0;
+      const { x, y, w, h } = box;
+      if (hint?.skip) {
+        faces.push({
+          x,
+          y,
+          w,
+          h,
+          label: "",
+          distance: NaN,
+          track,
+          recognised: false,
+        });
+        return;
+      }
+      const face = named[next];
+      if (face?.x !== x || face.y !== y || face.w !== w || face.h !== h) return;
+      faces.push({ ...face, track, recognised: true });
+      next++;
+    });
     return faces;
   }
 
@@ -131,13 +187,19 @@ export class FrameHandler {
     });
     timings.decode = performance.now() - t;
 
-    const faces = this.#findFaces(grey, rgb, timings);
+    const faces = this.#findFaces(grey, rgb, timings, request.hints);
 
     let frame: ReplyFrame | undefined;
     if (wantFrame) {
       t = performance.now();
       const canvas = rgb ?? toRgb(grey);
-      drawFaces(canvas, faces);
+      // A face not recognised here is named by the client's track.
+      drawFaces(
+        canvas,
+        faces.map((f) =>
+          f.recognised === false ? { ...f, label: `#${f.track}` } : f
+        ),
+      );
       timings.draw = performance.now() - t;
       t = performance.now();
       frame = request.frameFormat === "rgb24"
@@ -165,6 +227,10 @@ export class FrameHandler {
       faces,
       timings,
       frame,
+      // Answered in the request's version; only version 2 has these.
+      ...(request.version === TRACKS_VERSION
+        ? { version: TRACKS_VERSION, threshold: this.#recognizer.threshold }
+        : {}),
     });
     return { reply, ok: true, timings, faces };
   }

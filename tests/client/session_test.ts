@@ -114,6 +114,8 @@ Deno.test("runSession counts frames per label, not faces", async () => {
     input: CLIP,
     everyFrame: true,
     frames: 10,
+    // Each frame on its own (with tracks: tests/client/session_tracks_test.ts).
+    track: false,
     exchange: server,
     onSummary: (s) => reported = s,
     log: () => {},

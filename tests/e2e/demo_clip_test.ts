@@ -25,11 +25,15 @@ interface SeenFace {
   y: number;
   w: number;
   h: number;
-  label: string;
-  distance: number;
+  /** This frame's recogniser answer; null when the server skipped the face. */
+  label: string | null;
+  distance: number | null;
+  /** The face's track and the track's name (the client tracks by default). */
+  track: number;
+  name: string;
 }
 
-Deno.test("server and client name the people of the fixture clip frame by frame", async () => {
+Deno.test("server and client name the people of the fixture clip frame by frame, by their tracks", async () => {
   const server = await startServer(["--train", "train", "--workers", "2"]);
   try {
     const run = await runClient([
@@ -73,8 +77,8 @@ Deno.test("server and client name the people of the fixture clip frame by frame"
           continue;
         }
         found++;
-        if (face.label === match.name) named++;
-        else if (face.label !== "unknown") wrongPerson++;
+        if (face.name === match.name) named++;
+        else if (face.name !== "unknown") wrongPerson++;
       }
     }
     const summary = JSON.stringify({
@@ -96,23 +100,35 @@ Deno.test("server and client name the people of the fixture clip frame by frame"
       run.stderr,
       /done: \d+ frames in .* fps, latency p50 .* ms, p95 .* ms/,
     );
-    // The summary counts frames a label was seen in, as the JSON lines show.
-    const framesByLabel: Record<string, number> = {};
+    // The summary counts frames a name was seen in, as the JSON lines show.
+    const framesByName: Record<string, number> = {};
     for (const line of lines) {
       for (
-        const label of new Set<string>(line.faces.map((f: SeenFace) => f.label))
+        const name of new Set<string>(line.faces.map((f: SeenFace) => f.name))
       ) {
-        framesByLabel[label] = (framesByLabel[label] ?? 0) + 1;
+        framesByName[name] = (framesByName[name] ?? 0) + 1;
       }
     }
     const clientSummary = JSON.parse(/^summary: (.*)$/m.exec(run.stderr)![1]);
-    assert.deepEqual(clientSummary.seen, framesByLabel);
+    assert.deepEqual(clientSummary.seen, framesByName);
     assert.equal(
       clientSummary.frames_with_faces,
       lines.filter((l) => l.faces.length > 0).length,
     );
-    for (const [label, n] of Object.entries(framesByLabel)) {
-      assert.match(run.stderr, new RegExp(`${label} \\(${n} frames\\)`));
+    // ...and who was seen for how long: s2 then s1 in one track, a stranger.
+    const people: { name: string; seconds: number }[] = clientSummary.people;
+    assert.deepEqual(
+      people.map((p) => p.name).sort(),
+      ["s1", "s2", "unknown"],
+      JSON.stringify(people),
+    );
+    for (const { name, seconds } of people) {
+      const expected = framesByName[name] / 30;
+      assert.ok(
+        Math.abs(seconds - expected) < 0.25,
+        `${name}: ${seconds} s, in ${framesByName[name]} frames`,
+      );
+      assert.match(run.stderr, new RegExp(`${name}( #\\d+)? \\d+\\.\\d s`));
     }
   } finally {
     const { code, ms } = await server.stop("SIGINT");

@@ -4,12 +4,11 @@ import {
   SERVER_DETECT_OPTIONS,
 } from "../../lib/face/detector.ts";
 import { FrameHandler } from "../../lib/server/frame_handler.ts";
-import type { Image } from "../../lib/images/image.ts";
+import { type Image, toBgr } from "../../lib/images/image.ts";
 import {
   decodeImage,
   encodeJpeg,
   readImage,
-  toBgr,
 } from "../../lib/images/image_io.ts";
 import { loadOpenCV } from "../../lib/face/opencv.ts";
 import type { PixelFormat } from "../../lib/images/pixel_format.ts";
