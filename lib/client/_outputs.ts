@@ -3,16 +3,19 @@
  * ffplay window (`--view window`) and a recording (`--record`). Opened
  * before capture starts, so a busy port fails before ffmpeg runs.
  *
- * Until the session follows people across frames itself, the page's "here
- * now" and "unknown faces" come from {@linkcode RecentFaces}: labels seen in
- * the last second, and crops of unknown faces.
+ * The page's lists come from the session's tracks ({@linkcode PageFaces}):
+ * "here now" is the live tracks, "unknown faces" the tracks the recogniser
+ * settled on `unknown`, each with a thumbnail and a few good, varied crops
+ * kept for the page's "name this person" box, which enrols them
+ * (lib/client/enrol.ts) and has the track recognised again at once.
  *
  * @module
  */
 
-import type { Face } from "../face/face.ts";
 import type { Box, Image } from "../images/image.ts";
 import { encodeJpeg } from "../images/image_io.ts";
+import type { EnrolReply } from "../protocol/enrol.ts";
+import { type TrackUpdate, UNKNOWN } from "../tracking/tracker.ts";
 import { findFfplay } from "../video/find_ffmpeg.ts";
 import {
   openRecorder,
@@ -21,15 +24,40 @@ import {
   type Viewer,
 } from "../video/output.ts";
 import {
+  FaceSelection,
+  SELECT_DEFAULTS,
+  type SelectOptions,
+} from "./_enrol_select.ts";
+import {
+  cropForEnrolment,
+  type EnrolFace,
+  enrolFaces,
+  type EnrolOptions,
+} from "./enrol.ts";
+import {
+  type EnrolRequest,
+  type EnrolResult,
   startWebView,
   type ViewPerson,
   type ViewUnknown,
   type WebView,
-  type WebViewOptions,
 } from "./web_view.ts";
 
 /** How the picture is shown. */
 export type ViewMode = "web" | "window" | "none";
+
+/** Where and how the page's "name this person" box enrols. */
+export interface PageEnrolOptions {
+  /** The server. */
+  endpoint: string;
+  /** CURVE keys, the session's. */
+  curve?: EnrolOptions["curve"];
+  /**
+   * Called once a track's person is enrolled, so that its face is
+   * recognised again at once (`Tracker.recheck`).
+   */
+  onEnrolled?: (track: number) => void;
+}
 
 /** Options for {@linkcode openOutputs}. */
 export interface OutputOptions {
@@ -41,8 +69,14 @@ export interface OutputOptions {
   fps: number;
   ffmpeg: string;
   ffplay?: string;
-  /** Names unknown faces from the web page; absent, enrolment is off there. */
-  onEnrol?: WebViewOptions["onEnrol"];
+  /**
+   * The session follows faces and gives each frame's tracks to
+   * {@linkcode Outputs.follow}; without, the page lists nobody and cannot
+   * name anybody.
+   */
+  tracks: boolean;
+  /** Lets the page name unknown faces; absent, enrolment is off there. */
+  enrol?: PageEnrolOptions;
   log: (line: string) => void;
 }
 
@@ -54,25 +88,37 @@ export interface ShowInfo {
   fps: number;
   /** The frame's latency, ms. */
   latencyMs: number;
-  /** The faces of the frame, as named by the server. */
-  faces: Face[];
   /** A status line for the page. */
   status?: string;
-  /** Who is here, from tracks; absent, made from `faces` (labels of the last second). */
-  people?: ViewPerson[];
-  /** Unknown faces, from tracks; absent, crops of `faces` named `unknown`. */
-  unknowns?: ViewUnknown[];
+}
+
+/** A frame's tracks, for {@linkcode Outputs.follow}. */
+export interface FrameTracks extends TrackUpdate {
+  /** The frame's number in the source (spaces out the enrolment crops). */
+  frame: number;
 }
 
 /** The open outputs. */
 export interface Outputs {
   /** True when something shows or records the picture. */
   readonly wanted: boolean;
+  /**
+   * Takes a frame's tracks with its picture, before anything is drawn on
+   * it: the page's lists, thumbnails and enrolment crops come from them.
+   */
+  follow(picture: Image, tracks: FrameTracks): void;
   /** Shows and records one annotated RGB frame. */
   show(canvas: Image, info: ShowInfo): Promise<void>;
   /** Closes them all; says how many frames were recorded. */
   close(): Promise<void>;
 }
+
+/** The page's status line when the session does not follow faces. */
+export const NO_TRACKS_STATUS =
+  "faces are not followed (--no-track): nobody is listed";
+/** Why the page cannot name people when the session does not follow faces. */
+export const NO_TRACKS_ENROL =
+  "naming a face here needs it followed across frames: drop --no-track";
 
 /** Opens the outputs `options` ask for. */
 export async function openOutputs(options: OutputOptions): Promise<Outputs> {
@@ -80,9 +126,18 @@ export async function openOutputs(options: OutputOptions): Promise<Outputs> {
   let web: WebView | undefined;
   let viewer: Viewer | undefined;
   let recorder: Recorder | undefined;
-  const recent = new RecentFaces();
+  const faces = options.view === "web" && options.tracks
+    ? new PageFaces()
+    : undefined;
   if (options.view === "web") {
-    web = startWebView({ port: options.port, onEnrol: options.onEnrol });
+    const enrol = options.enrol;
+    web = startWebView({
+      port: options.port,
+      onEnrol: faces && enrol
+        ? (request) => enrolTrack(request, { faces, ...enrol })
+        : undefined,
+      enrolOff: options.tracks ? undefined : NO_TRACKS_ENROL,
+    });
     log(`view: open ${web.url} in a browser`);
   }
   try {
@@ -106,23 +161,23 @@ export async function openOutputs(options: OutputOptions): Promise<Outputs> {
   return {
     wanted: web !== undefined || viewer !== undefined ||
       recorder !== undefined,
+    follow(picture, tracks) {
+      // Kept up even with no browser open, so a page opened later shows
+      // the unknown faces of the last minute, ready to be named.
+      faces?.add(picture, tracks);
+    },
     async show(canvas, info) {
       if (recorder) await recorder.write(canvas.data);
       if (viewer && !viewer.closed) await viewer.write(canvas.data);
-      if (web) {
-        // Kept up even with no browser open, so a page opened later shows
-        // the faces of the last minute.
-        if (!info.people || !info.unknowns) recent.add(canvas, info.faces);
-        web.update({
-          picture: canvas,
-          frames: info.frames,
-          fps: info.fps,
-          latencyMs: info.latencyMs,
-          status: info.status,
-          people: info.people ?? recent.people(),
-          unknowns: info.unknowns ?? recent.unknowns(),
-        });
-      }
+      web?.update({
+        picture: canvas,
+        frames: info.frames,
+        fps: info.fps,
+        latencyMs: info.latencyMs,
+        status: info.status ?? (faces ? undefined : NO_TRACKS_STATUS),
+        people: faces?.people() ?? [],
+        unknowns: faces?.unknowns() ?? [],
+      });
     },
     async close() {
       if (recorder) {
@@ -135,33 +190,93 @@ export async function openOutputs(options: OutputOptions): Promise<Outputs> {
   };
 }
 
-/** Options for {@linkcode RecentFaces}. */
-export interface RecentFacesOptions {
+/**
+ * Enrols `request.name` from the crops kept of `request.track`; the answer
+ * is the server's (`Ada enrolled: 5 faces, live now`) or its one-line
+ * refusal. Never rejects.
+ */
+async function enrolTrack(
+  request: EnrolRequest,
+  options: PageEnrolOptions & { faces: PageFaces },
+): Promise<EnrolResult> {
+  const { track, name } = request;
+  const crops = options.faces.cropsOf(track);
+  if (crops === undefined) {
+    return {
+      ok: false,
+      message: "this face is no longer on the page (unknown faces stay a " +
+        "minute after they leave)",
+    };
+  }
+  if (crops.length === 0) {
+    const size = options.faces.minFaceSize;
+    return {
+      ok: false,
+      message: `no good picture of this face yet (it must be ${size} px or ` +
+        "more, and sharp): wait until it faces the camera",
+    };
+  }
+  let reply: EnrolReply;
+  try {
+    reply = await enrolFaces(options.endpoint, name, crops, {
+      curve: options.curve,
+    });
+  } catch (error) {
+    return { ok: false, message: (error as Error).message };
+  }
+  options.faces.enrolled(track);
+  options.onEnrolled?.(track);
+  return { ok: true, message: enrolledText(reply, crops.length) };
+}
+
+/** `Ada enrolled: 5 faces, live now`; for a known name, with its total. */
+function enrolledText(reply: EnrolReply, sent: number): string {
+  const added = reply.added === sent
+    ? plural(reply.added, "face")
+    : `${reply.added} of ${plural(sent, "face")}`;
+  return reply.newPerson
+    ? `${reply.name} enrolled: ${added}, live now`
+    : `${reply.name}: ${added} added (${reply.faces} in all), live now`;
+}
+
+function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? "" : "s"}`;
+}
+
+/** Options for {@linkcode PageFaces}. */
+export interface PageFacesOptions {
   /** The clock, ms since the epoch. Default `Date.now`. */
   now?: () => number;
+  /** Crops kept per unknown face for enrolment. Default 5. */
+  crops?: number;
+  /** Which crops are good enough (as `deno task enroll`'s). */
+  select?: SelectOptions;
 }
 
-/** An unknown face followed by where its box was. */
-interface Stranger {
+/** A track as the page sees it. */
+interface Followed {
   track: number;
+  name: string;
+  /** When it was first seen, ms since the epoch. */
   since: number;
-  lastSeen: number;
-  box: Box;
-  thumbnail: Uint8Array;
+  confidence: number;
+  /**
+   * Had a name (or was given one here): a known person's track, which an
+   * `unknown` answer or two do not make a stranger.
+   */
+  named: boolean;
+  /** Never named and settled on `unknown`: listed among the unknown faces. */
+  listed: boolean;
+  /** Was listed: kept a while after it is lost, for a name box in use. */
+  shown: boolean;
+  /** When the tracker lost it (a listed face stays a while). */
+  lostAt?: number;
+  thumbnail?: Uint8Array;
   thumbnailAt: number;
-  /** When it was seen in the last second. */
-  seen: number[];
+  selection: FaceSelection;
+  crops: EnrolFace[];
 }
 
-/** A label seen lately. */
-interface Presence {
-  track: number;
-  since: number;
-  seen: number[];
-}
-
-/** A person is "here" while seen in the last second. */
-const HERE_MS = 1000;
 /** Unknown faces stay on the page this long after they left. */
 const KEEP_UNKNOWN_MS = 60_000;
 /** At most this many unknown faces on the page. */
@@ -170,146 +285,219 @@ const MAX_UNKNOWNS = 8;
 const THUMBNAIL_EVERY_MS = 1000;
 /** Longest side of a thumbnail, px. */
 const THUMBNAIL_SIZE = 128;
-/** Boxes this much alike (intersection over union) are the same unknown face. */
-const SAME_FACE_IOU = 0.3;
 
 /**
- * What the page shows while the session has no tracks: the labels seen in
- * the last second ("since" = when the label came, "confidence" = the share
- * of that second's frames it was in), and unknown faces told apart by where
- * their box is, each with a JPEG crop. Track numbers are made up here and
- * never reused.
+ * What the page lists, from the session's tracks. Here now: every live
+ * track (a face missed for a frame or two is still here), known people
+ * first, each since its track began, as sure as its track. Unknown faces:
+ * tracks settled on `unknown` that never had a name (a new track is
+ * `unknown` until its first answers name it, and a named one that turns
+ * `unknown` is its person not recognised for now, as in the session's
+ * summary), newest first, kept a minute after they leave; they leave the
+ * list once named.
+ *
+ * For enrolment, each track keeps its first few crops that
+ * `deno task enroll` would keep (lib/client/_enrol_select.ts: big enough,
+ * sharp, no near-duplicate), 1.5 times the face, from the full frame, for
+ * as long as it is `unknown`.
  */
-export class RecentFaces {
+export class PageFaces {
   #now: () => number;
-  #nextTrack = 1;
-  #frames: number[] = [];
-  #labels = new Map<string, Presence>();
-  #strangers: Stranger[] = [];
+  #maxCrops: number;
+  #select: SelectOptions;
+  #followed = new Map<number, Followed>();
 
   /** Starts with nobody seen. */
-  constructor(options: RecentFacesOptions = {}) {
+  constructor(options: PageFacesOptions = {}) {
     this.#now = options.now ?? Date.now;
+    this.#maxCrops = options.crops ?? 5;
+    this.#select = options.select ?? {};
   }
 
-  /** Takes one frame (`picture` may carry the boxes drawn: crops stay inside them). */
-  add(picture: Image, faces: Face[]): void {
+  /** Smallest face side a crop is kept of, px. */
+  get minFaceSize(): number {
+    return this.#select.minFaceSize ?? SELECT_DEFAULTS.minFaceSize;
+  }
+
+  /** Takes one frame's tracks and its picture (nothing drawn on it). */
+  add(picture: Image, tracks: FrameTracks): void {
     const now = this.#now();
-    this.#frames.push(now);
-    for (const label of new Set(faces.map((f) => f.label))) {
-      if (label === "unknown") continue;
-      let presence = this.#labels.get(label);
-      if (!presence || now - presence.seen.at(-1)! > HERE_MS) {
-        presence = { track: this.#nextTrack++, since: now, seen: [] };
-        this.#labels.set(label, presence);
-      }
-      presence.seen.push(now);
-    }
-    const matched = new Set<Stranger>();
-    for (const face of faces.filter((f) => f.label === "unknown")) {
-      const nearest = this.#strangers
-        .filter((s) => !matched.has(s) && now - s.lastSeen <= HERE_MS)
-        .map((s) => ({ s, iou: iou(s.box, face) }))
-        .sort((a, b) => b.iou - a.iou)[0];
-      let stranger = nearest && nearest.iou >= SAME_FACE_IOU
-        ? nearest.s
-        : undefined;
-      if (!stranger) {
-        const thumbnail = thumbnailOf(picture, face);
-        if (!thumbnail) continue;
-        stranger = {
-          track: this.#nextTrack++,
+    for (const face of tracks.faces) {
+      let followed = this.#followed.get(face.track);
+      if (!followed || followed.lostAt !== undefined) {
+        followed = {
+          track: face.track,
+          name: face.name,
           since: now,
-          lastSeen: now,
-          box: face,
-          thumbnail,
-          thumbnailAt: now,
-          seen: [],
+          confidence: 0,
+          named: false,
+          listed: false,
+          shown: false,
+          thumbnailAt: -Infinity,
+          selection: new FaceSelection(this.#select),
+          crops: [],
         };
-        this.#strangers.unshift(stranger);
-      } else if (now - stranger.thumbnailAt >= THUMBNAIL_EVERY_MS) {
-        stranger.thumbnail = thumbnailOf(picture, face) ?? stranger.thumbnail;
-        stranger.thumbnailAt = now;
+        this.#followed.set(face.track, followed);
       }
-      matched.add(stranger);
-      stranger.box = face;
-      stranger.lastSeen = now;
-      stranger.seen.push(now);
+      followed.name = face.name;
+      followed.confidence = face.confidence;
+      if (face.name !== UNKNOWN) {
+        followed.named = true;
+        followed.listed = false;
+      }
+      if (followed.named) continue;
+      if (face.settled) followed.listed = followed.shown = true;
+      if (followed.crops.length < this.#maxCrops) {
+        const crop = this.#goodCrop(followed, picture, face, tracks.frame);
+        if (crop) followed.crops.push(crop);
+      }
+      if (followed.listed && now - followed.thumbnailAt >= THUMBNAIL_EVERY_MS) {
+        followed.thumbnail = thumbnailOf(picture, face) ?? followed.thumbnail;
+        followed.thumbnailAt = now;
+      }
+    }
+    for (const { track } of tracks.lost) {
+      const followed = this.#followed.get(track);
+      if (followed?.shown) followed.lostAt = now;
+      else this.#followed.delete(track);
     }
     this.#forget(now);
   }
 
-  /** Who was seen in the last second: people by label, then unknown faces. */
+  /** Who is here now: known people, then unknown faces, each by arrival. */
   people(): ViewPerson[] {
-    const now = this.#now();
-    this.#forget(now);
-    const frames = Math.max(1, this.#frames.length);
-    const people: ViewPerson[] = [];
-    for (const [name, { track, since, seen }] of this.#labels) {
-      if (seen.length === 0) continue;
-      people.push({
+    const here = [...this.#followed.values()]
+      .filter((f) => f.lostAt === undefined)
+      .map(({ track, name, since, confidence }): ViewPerson => ({
         track,
         name,
         since,
-        confidence: Math.min(1, seen.length / frames),
-        known: true,
-      });
-    }
-    people.sort((a, b) => a.since - b.since);
-    for (const { track, since, seen } of this.#strangers) {
-      if (seen.length === 0) continue;
-      const confidence = Math.min(1, seen.length / frames);
-      people.push({ track, name: "unknown", since, confidence, known: false });
-    }
-    return people;
+        confidence,
+        known: name !== UNKNOWN,
+      }));
+    return [
+      ...here.filter((p) => p.known).sort((a, b) => a.since - b.since),
+      ...here.filter((p) => !p.known).sort((a, b) => a.since - b.since),
+    ];
   }
 
-  /** Unknown faces of the last minute, newest first. */
+  /** Unknown faces with a thumbnail, newest first, at most eight. */
   unknowns(): ViewUnknown[] {
-    return this.#strangers.map(({ track, thumbnail, since }) => ({
-      track,
-      thumbnail,
-      since,
-    }));
+    return this.#listed().flatMap(({ track, thumbnail, since }) =>
+      thumbnail ? [{ track, thumbnail, since }] : []
+    ).slice(0, MAX_UNKNOWNS);
   }
 
-  /** Drops sightings older than a second and strangers older than a minute. */
+  /**
+   * The crops kept of `track` for enrolment (maybe none yet); undefined
+   * when the page no longer follows it.
+   */
+  cropsOf(track: number): EnrolFace[] | undefined {
+    const crops = this.#followed.get(track)?.crops;
+    return crops ? [...crops] : undefined;
+  }
+
+  /** `track`'s person was enrolled: no longer an unknown face. */
+  enrolled(track: number): void {
+    const followed = this.#followed.get(track);
+    if (!followed) return;
+    followed.named = true;
+    followed.listed = false;
+  }
+
+  /** The faces listed now, newest first. */
+  #listed(): Followed[] {
+    return this.#newestFirst((f) => f.listed);
+  }
+
+  #newestFirst(which: (followed: Followed) => boolean): Followed[] {
+    return [...this.#followed.values()].filter(which)
+      .sort((a, b) => b.since - a.since);
+  }
+
+  /** The enrolment crop of `box` when it is one `deno task enroll` would keep. */
+  #goodCrop(
+    followed: Followed,
+    picture: Image,
+    box: Box,
+    frame: number,
+  ): EnrolFace | undefined {
+    // Only the face is made grey: the selection looks at nothing else.
+    const region = greyRegion(picture, box);
+    if (!region) return undefined;
+    const verdict = followed.selection.consider(frame, region.grey, [
+      region.box,
+    ]);
+    if (!verdict.keep) return undefined;
+    return cropForEnrolment(picture, {
+      ...verdict.box,
+      x: verdict.box.x + region.x,
+      y: verdict.box.y + region.y,
+    });
+  }
+
+  /** Drops unknown faces gone for a minute, and gone ones beyond eight. */
   #forget(now: number): void {
-    const recent = (times: number[]) => {
-      while (times.length > 0 && now - times[0] > HERE_MS) times.shift();
-    };
-    recent(this.#frames);
-    for (const [label, presence] of this.#labels) {
-      recent(presence.seen);
-      if (presence.seen.length === 0) this.#labels.delete(label);
+    for (const followed of this.#followed.values()) {
+      if (
+        followed.lostAt !== undefined && now - followed.lostAt > KEEP_UNKNOWN_MS
+      ) {
+        this.#followed.delete(followed.track);
+      }
     }
-    for (const stranger of this.#strangers) recent(stranger.seen);
-    this.#strangers = this.#strangers
-      .filter((s) => now - s.lastSeen <= KEEP_UNKNOWN_MS)
-      .slice(0, MAX_UNKNOWNS);
+    const gone = this.#newestFirst((f) => f.lostAt !== undefined);
+    for (const followed of gone.slice(MAX_UNKNOWNS)) {
+      this.#followed.delete(followed.track);
+    }
   }
-}
-
-/** Intersection over union of two boxes. */
-function iou(a: Box, b: Box): number {
-  const w = Math.min(a.x + a.w, b.x + b.w) - Math.max(a.x, b.x);
-  const h = Math.min(a.y + a.h, b.y + b.h) - Math.max(a.y, b.y);
-  if (w <= 0 || h <= 0) return 0;
-  const inter = w * h;
-  return inter / (a.w * a.h + b.w * b.h - inter);
 }
 
 /**
- * A JPEG of the inside of `box` (2 px in, clear of the drawn box), shrunk
- * by averaging to at most {@linkcode THUMBNAIL_SIZE} px; undefined when
- * the box is too small or outside the picture.
+ * The grey pixels of `box` cut to the picture, with the box in them and
+ * where they are; undefined when the box is outside.
+ */
+function greyRegion(
+  picture: Image,
+  box: Box,
+): { grey: Image; box: Box; x: number; y: number } | undefined {
+  const x0 = Math.max(0, Math.round(box.x));
+  const y0 = Math.max(0, Math.round(box.y));
+  const x1 = Math.min(picture.width, Math.round(box.x + box.w));
+  const y1 = Math.min(picture.height, Math.round(box.y + box.h));
+  if (x1 <= x0 || y1 <= y0) return undefined;
+  const width = x1 - x0;
+  const height = y1 - y0;
+  const data = new Uint8Array(width * height);
+  const c = picture.channels;
+  const src = picture.data;
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      const i = ((y0 + y) * picture.width + x0 + x) * c;
+      // OpenCV's RGB2GRAY fixed point, as toGrey (lib/images/image.ts).
+      data[y * width + x] = c === 1
+        ? src[i]
+        : (src[i] * 9798 + src[i + 1] * 19235 + src[i + 2] * 3735 + 16384) >>
+          15;
+    }
+  }
+  return {
+    grey: { width, height, channels: 1, data },
+    box: { x: 0, y: 0, w: width, h: height },
+    x: x0,
+    y: y0,
+  };
+}
+
+/**
+ * A JPEG of the face at `box`, shrunk by averaging to at most
+ * {@linkcode THUMBNAIL_SIZE} px; undefined when the box is too small or
+ * outside the picture.
  */
 export function thumbnailOf(picture: Image, box: Box): Uint8Array | undefined {
-  const inset = 2;
-  const x0 = Math.max(0, Math.round(box.x) + inset);
-  const y0 = Math.max(0, Math.round(box.y) + inset);
-  const x1 = Math.min(picture.width, Math.round(box.x + box.w) - inset);
-  const y1 = Math.min(picture.height, Math.round(box.y + box.h) - inset);
+  const x0 = Math.max(0, Math.round(box.x));
+  const y0 = Math.max(0, Math.round(box.y));
+  const x1 = Math.min(picture.width, Math.round(box.x + box.w));
+  const y1 = Math.min(picture.height, Math.round(box.y + box.h));
   if (x1 - x0 < 8 || y1 - y0 < 8) return undefined;
   const step = Math.ceil(Math.max(x1 - x0, y1 - y0) / THUMBNAIL_SIZE);
   const width = Math.floor((x1 - x0) / step);

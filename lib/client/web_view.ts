@@ -83,7 +83,7 @@ export interface EnrolRequest {
 export interface EnrolResult {
   /** True when the person was enrolled. */
   ok: boolean;
-  /** One line for the page, e.g. "s7 enrolled from 5 faces". */
+  /** One line for the page, e.g. "Ada enrolled: 5 faces, live now". */
   message: string;
 }
 
@@ -130,15 +130,22 @@ export interface WebViewOptions {
    * enrolment is off and every request is answered so.
    */
   onEnrol?: (request: EnrolRequest) => Promise<EnrolResult>;
+  /** Why names cannot be given here, without `onEnrol`. Default {@linkcode ENROLMENT_OFF}. */
+  enrolOff?: string;
 }
 
 /** Longest name accepted from the page. */
 export const MAX_NAME_LENGTH = 64;
 
-/** Shown when no `onEnrol` was given. */
+/**
+ * Shown when no `onEnrol` was given. Whether a client may enrol is the
+ * server's to say: without CURVE only with `--allow-enrol`, with CURVE
+ * every client it lets in may.
+ */
 export const ENROLMENT_OFF =
-  "enrolment is off: the server was started without --allow-enrol " +
-  "(which needs CURVE keys)";
+  "enrolment is off: this page does not pass names on to the server " +
+  "(which takes them when started with --allow-enrol, or, with CURVE keys, " +
+  "from every client it lets in)";
 
 const BOUNDARY = "facezmqframe";
 /** Fastest rate of `/events` messages: the page needs no more than 5 a second. */
@@ -250,7 +257,7 @@ export function startWebView(options: WebViewOptions = {}): WebView {
       since,
       thumbnail: `/unknown/${track}.jpg?v=${thumbnails.get(track)?.version}`,
     })),
-    ...(onEnrol ? {} : { enrolOff: ENROLMENT_OFF }),
+    ...(onEnrol ? {} : { enrolOff: options.enrolOff ?? ENROLMENT_OFF }),
   });
   const event = () => encoder.encode(`data: ${JSON.stringify(state())}\n\n`);
   const sendEvent = () => {
@@ -261,7 +268,12 @@ export function startWebView(options: WebViewOptions = {}): WebView {
 
   const server = serve({ hostname, port: options.port ?? 8080 }, (request) => {
     const path = new URL(request.url).pathname;
-    if (path === "/enrol") return enrol(request, onEnrol);
+    if (path === "/enrol") {
+      return enrol(request, {
+        onEnrol,
+        off: options.enrolOff ?? ENROLMENT_OFF,
+      });
+    }
     if (request.method !== "GET" && request.method !== "HEAD") {
       return new Response("method not allowed", { status: 405 });
     }
@@ -363,7 +375,7 @@ function mjpegPart(jpeg: Uint8Array): Uint8Array {
 /** `POST /enrol`: checks the request, asks `onEnrol`, answers `{ok, message}`. */
 async function enrol(
   request: Request,
-  onEnrol: WebViewOptions["onEnrol"],
+  { onEnrol, off }: { onEnrol: WebViewOptions["onEnrol"]; off: string },
 ): Promise<Response> {
   const answer = (status: number, message: string) =>
     Response.json({ ok: false, message } satisfies EnrolResult, { status });
@@ -400,7 +412,7 @@ async function enrol(
       `a name is 1 to ${MAX_NAME_LENGTH} printable characters`,
     );
   }
-  if (!onEnrol) return answer(503, ENROLMENT_OFF);
+  if (!onEnrol) return answer(503, off);
   try {
     const result = await onEnrol({ track: track as number, name: trimmed });
     return Response.json({ ok: result.ok, message: result.message });

@@ -7,10 +7,24 @@ import {
   type ViewUpdate,
   type WebViewOptions,
 } from "../../lib/client/web_view.ts";
-import { RecentFaces, thumbnailOf } from "../../lib/client/_outputs.ts";
-import type { Face } from "../../lib/face/face.ts";
+import {
+  type FrameTracks,
+  NO_TRACKS_ENROL,
+  openOutputs,
+  PageFaces,
+  thumbnailOf,
+} from "../../lib/client/_outputs.ts";
 import type { Image } from "../../lib/images/image.ts";
 import { decodeImage } from "../../lib/images/image_io.ts";
+import { encodeError } from "../../lib/protocol/binary.ts";
+import {
+  decodeEnrolRequest,
+  encodeEnrolReply,
+  type EnrolRequest as WireEnrolRequest,
+} from "../../lib/protocol/enrol.ts";
+import { ENROL_OFF_MESSAGE } from "../../lib/server/enrolment.ts";
+import type { TrackedFace } from "../../lib/tracking/tracker.ts";
+import { Context } from "../../lib/zmq/zmq.ts";
 
 /** A grey 64x48 picture with a gradient. */
 function picture(): Image {
@@ -278,91 +292,282 @@ Deno.test("startWebView on a busy port names it and the ways out", () => {
   }
 });
 
-// The session's feed of the page until it has tracks (lib/client/_outputs.ts).
+// The page's lists from the session's tracks (lib/client/_outputs.ts).
 
-function face(label: string, x: number, y = 10): Face {
-  return { x, y, w: 30, h: 30, label, distance: 1 };
+/** A face of track `track` named `name` at `x`, 100 px square. */
+function tracked(
+  track: number,
+  name: string,
+  x: number,
+  fields: Partial<TrackedFace> = {},
+): TrackedFace {
+  return {
+    x,
+    y: 40,
+    w: 100,
+    h: 100,
+    label: name,
+    distance: 1,
+    track,
+    name,
+    settled: true,
+    confidence: 0.8,
+    ...fields,
+  };
 }
 
-Deno.test("RecentFaces: people are the labels of the last second, with since and share of frames", () => {
-  let now = 10_000;
-  const recent = new RecentFaces({ now: () => now });
-  const frame = picture();
-  for (let i = 0; i < 10; i++) {
-    recent.add(
-      frame,
-      i % 2 === 0 ? [face("s1", 0), face("s2", 30)] : [
-        face("s1", 0),
-      ],
-    );
-    now += 100;
-  }
-  const people = recent.people();
-  assert.deepEqual(people.map((p) => [p.name, p.since, p.confidence]), [
-    ["s1", 10_000, 1],
-    ["s2", 10_000, 0.5],
-  ]);
-  assert.ok(people.every((p) => p.known));
-  assert.notEqual(people[0].track, people[1].track);
+function frame(
+  number: number,
+  faces: TrackedFace[],
+  lost: number[] = [],
+): FrameTracks {
+  return {
+    frame: number,
+    faces,
+    lost: lost.map((track) => ({
+      track,
+      name: "",
+      box: { x: 0, y: 0, w: 1, h: 1 },
+      firstSeen: 0,
+      lastSeen: 0,
+    })),
+  };
+}
 
-  // s2 gone for more than a second leaves; when back, it is a new arrival.
-  for (let i = 0; i < 12; i++) {
-    recent.add(frame, [face("s1", 0)]);
-    now += 100;
+/** A 320x240 RGB picture of noise: sharp, and different at each `seed`. */
+function noise(seed: number): Image {
+  const data = new Uint8Array(320 * 240 * 3);
+  let state = seed * 2654435761 + 1;
+  for (let i = 0; i < data.length; i++) {
+    state = (state * 1103515245 + 12345) >>> 0;
+    data[i] = state >>> 24;
   }
-  assert.deepEqual(recent.people().map((p) => p.name), ["s1"]);
-  recent.add(frame, [face("s1", 0), face("s2", 30)]);
-  const back = recent.people().find((p) => p.name === "s2")!;
-  assert.equal(back.since, now);
-  assert.notEqual(back.track, people[1].track);
-});
+  return { width: 320, height: 240, channels: 3, data };
+}
 
-Deno.test("RecentFaces: unknown faces are told apart by place, with JPEG crops", () => {
+Deno.test("PageFaces: here now is the live tracks, known first, since their first frame", () => {
   let now = 10_000;
-  const recent = new RecentFaces({ now: () => now });
-  const frame = picture();
-  recent.add(frame, [face("unknown", 0), face("unknown", 32)]);
+  const faces = new PageFaces({ now: () => now });
+  const still = noise(1);
+  faces.add(still, frame(0, [tracked(1, "unknown", 0, { settled: false })]));
   now += 100;
-  // Both moved a little: the same two faces.
-  recent.add(frame, [face("unknown", 2), face("unknown", 33)]);
-  const unknowns = recent.unknowns();
-  assert.equal(unknowns.length, 2);
-  assert.notEqual(unknowns[0].track, unknowns[1].track);
-  assert.ok(unknowns.every((u) => u.since === 10_000));
-  const thumbnail = decodeImage(unknowns[0].thumbnail);
-  assert.deepEqual([thumbnail.width, thumbnail.height], [26, 26]);
-  assert.deepEqual(
-    recent.people().map((p) => [p.name, p.known, p.confidence]),
-    [["unknown", false, 1], ["unknown", false, 1]],
-  );
-
-  // The thumbnail is kept for a second, then taken again.
-  now += 500;
-  recent.add(frame, [face("unknown", 2)]);
-  assert.equal(recent.unknowns()[1].thumbnail, unknowns[1].thumbnail);
-  now += 600;
-  recent.add(frame, [face("unknown", 2)]);
-  assert.notEqual(recent.unknowns()[1].thumbnail, unknowns[1].thumbnail);
-
-  // Overlapping boxes are the same face; one seen after more than a second
-  // away is someone new, listed first.
-  recent.add(frame, [face("unknown", 2, 17)]);
-  assert.equal(recent.unknowns().length, 2);
-  now += 2_000;
-  recent.add(frame, [face("unknown", 2)]);
-  const listed = recent.unknowns();
-  assert.equal(listed.length, 3, "seen 2 s ago: not followed any more");
-  assert.equal(listed[0].since, now);
-  assert.deepEqual(recent.people().map((p) => p.track), [listed[0].track]);
-
-  // After a minute out of view they leave the page.
-  now += 61_000;
-  recent.add(frame, []);
-  assert.deepEqual(recent.unknowns(), []);
-  assert.deepEqual(recent.people(), []);
+  faces.add(still, frame(1, [tracked(1, "s1", 0), tracked(2, "unknown", 150)]));
+  now += 100;
+  // Track 2 missed in this frame: still here until the tracker loses it.
+  faces.add(still, frame(2, [tracked(1, "s1", 0, { confidence: 0.9 })]));
+  assert.deepEqual(faces.people(), [
+    { track: 1, name: "s1", since: 10_000, confidence: 0.9, known: true },
+    { track: 2, name: "unknown", since: 10_100, confidence: 0.8, known: false },
+  ]);
+  faces.add(still, frame(3, [tracked(1, "s1", 0)], [2]));
+  assert.deepEqual(faces.people().map((p) => p.track), [1]);
+  faces.add(still, frame(4, [], [1]));
+  assert.deepEqual(faces.people(), []);
 });
 
-Deno.test("thumbnailOf crops inside the box, shrinks big faces and refuses tiny ones", () => {
+Deno.test("PageFaces: unknown faces are never-named tracks settled on unknown, with a thumbnail, kept a minute", () => {
+  let now = 10_000;
+  const faces = new PageFaces({ now: () => now });
+  const picture = noise(1);
+  // A new face is unknown until its first answers name it: not listed.
+  const fresh = tracked(1, "unknown", 0, { settled: false });
+  faces.add(picture, frame(0, [fresh]));
+  assert.deepEqual(faces.unknowns(), []);
+  faces.add(picture, frame(1, [tracked(1, "s1", 0)]));
+  assert.deepEqual(faces.unknowns(), []);
+  // A named track that turns unknown is its person not recognised for now.
+  faces.add(picture, frame(2, [tracked(1, "unknown", 0)]));
+  assert.deepEqual(faces.unknowns(), []);
+
+  faces.add(
+    picture,
+    frame(2, [tracked(1, "s1", 0), tracked(2, "unknown", 150)]),
+  );
+  const [listed] = faces.unknowns();
+  assert.equal(listed.track, 2);
+  assert.equal(listed.since, 10_000);
+  const thumbnail = decodeImage(listed.thumbnail);
+  assert.deepEqual([thumbnail.width, thumbnail.height], [100, 100]);
+
+  // The thumbnail is taken again once a second.
+  now += 500;
+  faces.add(picture, frame(3, [tracked(2, "unknown", 150)]));
+  assert.equal(faces.unknowns()[0].thumbnail, listed.thumbnail);
+  now += 600;
+  faces.add(picture, frame(4, [tracked(2, "unknown", 152)]));
+  assert.notEqual(faces.unknowns()[0].thumbnail, listed.thumbnail);
+
+  // Lost, it stays a minute, newest first, and may still be named.
+  faces.add(picture, frame(5, [tracked(3, "unknown", 0)], [1, 2]));
+  assert.deepEqual(faces.unknowns().map((u) => u.track), [3, 2]);
+  assert.deepEqual(faces.people().map((p) => p.track), [3]);
+  assert.ok(faces.cropsOf(2));
+  now += 61_000;
+  faces.add(picture, frame(6, [tracked(3, "unknown", 0)]));
+  assert.deepEqual(faces.unknowns().map((u) => u.track), [3]);
+  assert.equal(faces.cropsOf(2), undefined);
+
+  // Named at last (or enrolled): no longer an unknown face.
+  faces.add(picture, frame(7, [tracked(3, "s2", 0)]));
+  assert.deepEqual(faces.unknowns(), []);
+});
+
+Deno.test("PageFaces: up to 5 good, varied crops of an unknown face, 1.5 times its box", () => {
+  const faces = new PageFaces();
+  // Frame after frame of the same noise: one crop (the rest are duplicates).
+  for (let f = 0; f < 30; f++) {
+    faces.add(noise(1), frame(f, [tracked(1, "unknown", 100)]));
+  }
+  assert.equal(faces.cropsOf(1)!.length, 1);
+  // New noise every frame: a crop every 5 frames, 5 at most.
+  for (let f = 30; f < 80; f++) {
+    faces.add(noise(f), frame(f, [tracked(2, "unknown", 100)]));
+  }
+  const crops = faces.cropsOf(2)!;
+  assert.equal(crops.length, 5);
+  const crop = decodeImage(crops[0].jpeg);
+  assert.deepEqual([crop.width, crop.height, crop.channels], [150, 150, 3]);
+  assert.deepEqual(crops[0].box, { x: 25, y: 25, w: 100, h: 100 });
+
+  // Too small, or named: nothing kept.
+  for (let f = 80; f < 100; f++) {
+    faces.add(
+      noise(f),
+      frame(f, [
+        tracked(3, "unknown", 0, { w: 60, h: 60 }),
+        tracked(4, "s1", 150),
+      ]),
+    );
+  }
+  assert.deepEqual(faces.cropsOf(3), []);
+  assert.deepEqual(faces.cropsOf(4), []);
+  assert.equal(faces.cropsOf(99), undefined);
+});
+
+/** A REP server that answers each enrol request with `answers` in turn. */
+function fakeServer(context: Context, answers: Uint8Array[][]) {
+  const socket = context.socket("REP");
+  socket.bind("tcp://127.0.0.1:*");
+  const requests: WireEnrolRequest[] = [];
+  const done = (async () => {
+    for (const answer of answers) {
+      requests.push(
+        decodeEnrolRequest(await socket.receive({ timeout: 5000 })),
+      );
+      await socket.send(answer, { timeout: 5000 });
+    }
+  })();
+  return { endpoint: socket.lastEndpoint, requests, done };
+}
+
+Deno.test("the page enrols an unknown face's crops and says what the server said", async () => {
+  const context = new Context();
+  const lines: string[] = [];
+  const enrolled: number[] = [];
+  try {
+    const server = fakeServer(context, [
+      encodeEnrolReply({
+        kind: "enrolled",
+        requestId: 0,
+        name: "Ada",
+        label: 4,
+        added: 5,
+        faces: 5,
+        people: 5,
+        newPerson: true,
+      }),
+      encodeError("ENROL_REFUSED", ENROL_OFF_MESSAGE),
+    ]);
+    const outputs = await openOutputs({
+      view: "web",
+      port: 0,
+      width: 320,
+      height: 240,
+      fps: 30,
+      ffmpeg: "ffmpeg",
+      tracks: true,
+      enrol: {
+        endpoint: server.endpoint,
+        onEnrolled: (track) => enrolled.push(track),
+      },
+      log: (line) => lines.push(line),
+    });
+    try {
+      const url = lines[0].match(/view: open (\S+) in a browser/)![1];
+      for (let f = 0; f < 30; f++) {
+        outputs.follow(noise(f), frame(f, [tracked(7, "unknown", 100)]));
+      }
+      const post = async (track: number, name: string) => {
+        const response = await fetch(new URL("/enrol", url), {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ track, name }),
+        });
+        return await response.json();
+      };
+      const unknowns = async () => {
+        await outputs.show(noise(0), { frames: 30, fps: 30, latencyMs: 5 });
+        const state: ViewState = await (await fetch(new URL("/state", url)))
+          .json();
+        return state.unknowns.map((u) => u.track);
+      };
+      assert.deepEqual(await unknowns(), [7]);
+      assert.deepEqual(await post(7, "Ada"), {
+        ok: true,
+        message: "Ada enrolled: 5 faces, live now",
+      });
+      assert.deepEqual(enrolled, [7]);
+      // Named now: no longer an unknown face, even before the tracker says so.
+      outputs.follow(noise(30), frame(30, [tracked(7, "unknown", 100)]));
+      assert.deepEqual(await unknowns(), []);
+      assert.equal(server.requests[0].name, "Ada");
+      assert.equal(server.requests[0].faces.length, 5);
+
+      const refused = await post(7, "Bob");
+      assert.equal(refused.ok, false);
+      assert.equal(
+        refused.message,
+        `the server refused the enrolment: ENROL_REFUSED: ${ENROL_OFF_MESSAGE}`,
+      );
+      assert.deepEqual(enrolled, [7]);
+      await server.done;
+
+      const gone = await post(8, "Eve");
+      assert.equal(gone.ok, false);
+      assert.match(gone.message, /no longer on the page/);
+    } finally {
+      await outputs.close();
+    }
+  } finally {
+    await context.close();
+  }
+});
+
+Deno.test("without tracks the page lists nobody and says why it cannot name anybody", async () => {
+  const lines: string[] = [];
+  const outputs = await openOutputs({
+    view: "web",
+    port: 0,
+    width: 64,
+    height: 48,
+    fps: 30,
+    ffmpeg: "ffmpeg",
+    tracks: false,
+    log: (line) => lines.push(line),
+  });
+  try {
+    const url = lines[0].match(/view: open (\S+) in a browser/)![1];
+    await outputs.show(picture(), { frames: 1, fps: 0, latencyMs: 5 });
+    const state: ViewState = await (await fetch(new URL("/state", url))).json();
+    assert.equal(state.enrolOff, NO_TRACKS_ENROL);
+    assert.match(state.status!, /--no-track/);
+    assert.deepEqual([state.people, state.unknowns], [[], []]);
+  } finally {
+    await outputs.close();
+  }
+});
+
+Deno.test("thumbnailOf crops the box, shrinks big faces and refuses tiny ones", () => {
   const big: Image = {
     width: 640,
     height: 480,
@@ -376,7 +581,7 @@ Deno.test("thumbnailOf crops inside the box, shrinks big faces and refuses tiny 
   assert.equal(small.channels, 3);
   // Half outside the picture: only the part inside.
   const edge = decodeImage(thumbnailOf(big, { x: 600, y: 0, w: 80, h: 80 })!);
-  assert.equal(edge.width, 38);
-  assert.equal(thumbnailOf(big, { x: 10, y: 10, w: 9, h: 40 }), undefined);
+  assert.equal(edge.width, 40);
+  assert.equal(thumbnailOf(big, { x: 10, y: 10, w: 5, h: 40 }), undefined);
   assert.equal(thumbnailOf(big, { x: 700, y: 10, w: 40, h: 40 }), undefined);
 });
