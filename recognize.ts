@@ -31,6 +31,7 @@ ${modelHelp()}
 
 Prints one line per image:
   {"file":…,"faces":[{"x":…,"y":…,"w":…,"h":…,"label":"name or unknown","distance":…}]}
+A face that fills the photo is looked for again with a border around it.
 An image without a face gives "faces":[] and a note on stderr; one that
 cannot be read gives {"file":…,"error":…} and exit code 1.
 `;
@@ -63,6 +64,7 @@ async function main(): Promise<number> {
       recognizer,
       detector,
       detect: TRAINING_DETECT_OPTIONS,
+      photo: true,
       whole: options.faces === "whole",
       ambiguity: options.ambiguity,
     });
@@ -82,7 +84,11 @@ async function recogniseFile(
 > {
   let found;
   try {
-    found = recognise(await readImage(file, { grey: true }), options);
+    // In colour for a recogniser that sees colour (resnet).
+    const image = await readImage(file, {
+      grey: options.recognizer.channels === 1,
+    });
+    found = recognise(image, options);
   } catch (error) {
     return { file, error: (error as Error).message };
   }

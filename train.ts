@@ -23,7 +23,6 @@ import {
   modelHelp,
   modelOptionsFrom,
 } from "./lib/cli/model_flags.ts";
-import type { Calibration } from "./lib/face/calibration.ts";
 import { FaceDetector } from "./lib/face/detector.ts";
 import { saveModel } from "./lib/face/model_file.ts";
 import {
@@ -74,7 +73,6 @@ async function main(): Promise<number> {
   const result = await trainFromFolder(train, { ...options, detector });
   detector?.close();
   console.error(summaryLine(result));
-  if (result.calibration) console.error(calibrationLine(result.calibration));
   await saveModel(out, result.recognizer);
   console.error(`saved ${out}`);
   return 0;
@@ -101,15 +99,6 @@ function trainOptionsFrom(values: Flags): TrainOptions & { train?: string } {
     onWarning: (line) => console.error(line),
     onProgress: (person, n) => console.error(`  ${person}: ${n} faces`),
   };
-}
-
-/** How well the calibrated threshold separates people, for the log. */
-function calibrationLine(c: Calibration): string {
-  return `calibration: ${
-    (c.knownAccepted * 100).toFixed(1)
-  }% of known faces accepted, ${
-    (c.unknownRejected * 100).toFixed(1)
-  }% of strangers rejected (leave-one-out on the training set)`;
 }
 
 if (import.meta.main) runMain(main);

@@ -22,19 +22,35 @@
  *   s21-s30 (s31-s40 are the bundled strangers, data/strangers/).
  * - realfaces: `split.sh` of ../shared/data/realfaces into a temporary
  *   folder (18 people, 2 photos each trained, the rest probed; strangers from
- *   compreface and facenet-pytorch). Every face Haar finds in a probe is
- *   named (training's detection); a known probe is right when its person's
- *   name is on one of its faces and no face has a wrong name, wrong when any
- *   face has a wrong name (as tools/eval_recognizers.ts counts).
+ *   compreface and facenet-pytorch). Every face in a probe is named as the
+ *   `recognize` command names photos (`describeFaces` with `photo`:
+ *   training's detection, a second look with a border when there is no
+ *   face, boxes resnet's landmarks call no face left out); a known probe is
+ *   right when its person's name is on one of its faces and no face has a
+ *   wrong name, wrong when any face has a wrong name (as
+ *   tools/eval_recognizers.ts counts).
+ *
+ * - video (`--video samples/sample.mp4`): the repository's train/ (ORL
+ *   s1-s4, images 1-5) trained, every face the server's detection finds in
+ *   the frames of a video made by tools/make_sample.ts probed as the server
+ *   sees it; the truth's `unknown` face (s5) is the stranger. Live frames:
+ *   no second look. tests/fixtures/clip/clip.mp4 is a 60-frame cut.
  *
  * Each data set is also cut into 2-person models (consecutive pairs of its
  * people) and 1-person models (each person alone); probes of the people left
  * out are strangers to those models. Rows add up over the cuts.
  *
+ * `--sweep` adds, per cut, the new rule with other constants (every
+ * `--ambiguities` x every `--stranger-ratios`), all lights together: the
+ * trade-off between known faces named and wrong names. `--verbose` lists every wrong name the new rule
+ * gives.
+ *
  * ```sh
- * deno run -A tools/eval_unknown.ts [--sets orl,realfaces] [--recognizer lbph]
+ * deno run -A tools/eval_unknown.ts [--sets orl,video,realfaces]
+ *   [--recognizer lbph] [--video samples/sample.mp4]
  *   [--light none,side,dark,bright,top] [--orl ../shared/data/orl]
- *   [--realfaces ../shared/data/realfaces] [--scale 2]
+ *   [--realfaces ../shared/data/realfaces] [--scale 2] [--verbose]
+ *   [--sweep [--ambiguities 0.93,0.9] [--stranger-ratios 1,0.95]]
  * ```
  *
  * @module
@@ -50,30 +66,39 @@ import {
 import { resizeGrey } from "../lib/face/face_prep.ts";
 import {
   DEFAULT_AMBIGUITY,
-  nameDescriptor,
+  describeFaces,
+  isNamed,
+  type RuleDistances,
   STRANGER_LABEL,
+  UNKNOWN,
+  UNKNOWN_RULES,
 } from "../lib/face/naming.ts";
 import type { Recognizer, RecognizerKind } from "../lib/face/recognizer.ts";
 import { createRecognizer } from "../lib/face/recognizers.ts";
 import { calibrateWithStrangers } from "../lib/face/calibration.ts";
 import {
-  findTrainingFace,
   summaryLine,
   trainFromFolder,
   TRAINING_DETECT_OPTIONS,
 } from "../lib/face/training.ts";
 import { type Image, toGrey } from "../lib/images/image.ts";
+import { findFfmpeg } from "../lib/video/find_ffmpeg.ts";
 import { readImage } from "../lib/images/image_io.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
   options: {
-    sets: { type: "string", default: "orl,realfaces" },
+    sets: { type: "string", default: "orl,video,realfaces" },
     recognizer: { type: "string", default: "lbph" },
     light: { type: "string", default: "none,side,dark,bright,top" },
     orl: { type: "string", default: "../shared/data/orl" },
     realfaces: { type: "string", default: "../shared/data/realfaces" },
+    video: { type: "string", default: "samples/sample.mp4" },
     scale: { type: "string", default: "2" },
+    sweep: { type: "boolean", default: false },
+    ambiguities: { type: "string", default: "0.93,0.9,0.87,0.85,0.8" },
+    "stranger-ratios": { type: "string", default: "1,0.97,0.95,0.9" },
+    verbose: { type: "boolean", default: false },
   },
 });
 
@@ -81,6 +106,8 @@ const { values } = parseArgs({
 interface Probe {
   person: string | null;
   faces: Float32Array[];
+  /** Where it came from, for --verbose. */
+  path: string;
 }
 
 /** A trained data set and its probes, by condition (light). */
@@ -224,10 +251,12 @@ async function orlSet(
         const grey = await readImage(`${orl}/s${p}/${i}.pgm`, { grey: true });
         const frame = onFrame(relight(grey, light), scale);
         const box = largestFace(detector.detect(frame, SERVER_DETECT_OPTIONS));
-        if (!box) missed++;
+        const face = box && model.describe(frame, box);
+        if (!face) missed++;
         list.push({
           person: p <= 20 ? `s${p}` : null,
-          faces: box ? [model.describe(frame, box)] : [],
+          faces: face ? [face] : [],
+          path: `${light} s${p}/${i}.pgm`,
         });
       }
     }
@@ -237,6 +266,61 @@ async function orlSet(
     console.log(`  ${missed} probes without a detected face (count unknown)`);
   }
   return { name: "ORL", model, probes };
+}
+
+/**
+ * A video with its truth (`<name>_truth.json` beside it, as
+ * tools/make_sample.ts writes it): the repository's train/ (s1-s4) trained,
+ * every face the server's detection finds on a truth face is a probe, of a
+ * stranger when the truth says `unknown` (s5).
+ */
+async function videoSet(
+  video: string,
+  kind: RecognizerKind,
+  detector: FaceDetector,
+): Promise<DataSet> {
+  const model = await train("train", kind, detector);
+  const truth: {
+    faces: { name: string; x: number; y: number; w: number; h: number }[];
+  }[] = JSON.parse(
+    await Deno.readTextFile(video.replace(/\.mp4$/, "_truth.json")),
+  );
+  const [width, height] = [640, 480];
+  const decoded = await new Deno.Command(await findFfmpeg(), {
+    args: [
+      ...["-hide_banner", "-loglevel", "error", "-i", video],
+      ...["-vf", `scale=${width}:${height}`, "-f", "rawvideo"],
+      ...["-pix_fmt", "rgb24", "pipe:1"],
+    ],
+    stdout: "piped",
+  }).output();
+  if (!decoded.success) throw new Error(`ffmpeg could not read ${video}`);
+  const size = width * height * 3;
+  const list: Probe[] = [];
+  for (let f = 0; (f + 1) * size <= decoded.stdout.length; f++) {
+    const colour: Image = {
+      width,
+      height,
+      channels: 3,
+      data: decoded.stdout.subarray(f * size, (f + 1) * size),
+    };
+    const grey = toGrey(colour);
+    const frame = model.channels === 1 ? grey : colour;
+    for (const box of detector.detect(grey, SERVER_DETECT_OPTIONS)) {
+      const cx = box.x + box.w / 2, cy = box.y + box.h / 2;
+      const face = truth[f]?.faces.find((t) =>
+        cx >= t.x && cx < t.x + t.w && cy >= t.y && cy < t.y + t.h
+      );
+      if (!face) continue; // not on a face: the detector's mistake
+      const descriptor = model.describe(frame, box);
+      list.push({
+        person: face.name === UNKNOWN ? null : face.name,
+        faces: descriptor ? [descriptor] : [],
+        path: `frame ${f}`,
+      });
+    }
+  }
+  return { name: video, model, probes: new Map([["frames", list]]) };
 }
 
 async function realfacesSet(
@@ -262,16 +346,17 @@ async function realfacesSet(
           console.error(`  skipped ${(error as Error).message}`);
           continue;
         }
-        const grey = toGrey(colour);
-        let boxes = detector.detect(grey, TRAINING_DETECT_OPTIONS);
-        if (boxes.length === 0) {
-          const box = findTrainingFace(grey, detector);
-          boxes = box ? [box] : [];
-        }
-        const frame = model.channels === 1 ? grey : colour;
+        // As the recognize command names photos.
+        const faces = describeFaces(colour, {
+          recognizer: model,
+          detector,
+          detect: TRAINING_DETECT_OPTIONS,
+          photo: true,
+        });
         list.push({
           person: folder === "_stranger" ? null : folder,
-          faces: boxes.map((box) => model.describe(frame, box)),
+          faces: faces.map((f) => f.descriptor),
+          path: `${folder}/${file}`,
         });
       }
     }
@@ -318,18 +403,95 @@ async function modelFor(
   return model;
 }
 
-function outcome(probe: Probe, model: Recognizer, rule: RuleName): Outcome {
-  // The old rules used LBPH's ratio for every recogniser.
-  const ambiguity = rule === "new" ? undefined : DEFAULT_AMBIGUITY;
-  const names = probe.faces
-    .map((d) => nameDescriptor(d, { recognizer: model, ambiguity }))
-    .filter((n) => n.label >= 0)
-    .map((n) => model.labelNames.get(n.label)!);
+/** The constants a row of the report names faces with. */
+interface Row {
+  name: string;
+  /** The model it names with. */
+  rule: RuleName;
+  /** Overrides of the recogniser's {@linkcode UNKNOWN_RULES} (`new` only). */
+  ambiguity?: number;
+  strangerRatio?: number;
+}
+
+/** A probe face's distances in one model, and its nearest person. */
+interface Distances extends RuleDistances {
+  label: number;
+}
+
+/** The distances the unknown rule looks at, for each face of a probe. */
+function distancesOf(probe: Probe, model: Recognizer): Distances[] {
+  const { descriptors, labels } = model.pack();
+  const n = model.descriptorSize;
+  return probe.faces.map((face) => {
+    const nearest = new Map<number, number>();
+    labels.forEach((label, i) => {
+      const d = model.distance(face, descriptors.subarray(i * n, (i + 1) * n));
+      if (d < (nearest.get(label) ?? Infinity)) nearest.set(label, d);
+    });
+    let person = Infinity, label = -1, other = Infinity;
+    for (const [l, d] of nearest) {
+      if (l !== STRANGER_LABEL && d < person) [person, label] = [d, l];
+    }
+    for (const [l, d] of nearest) {
+      if (l !== STRANGER_LABEL && l !== label) other = Math.min(other, d);
+    }
+    const stranger = nearest.get(STRANGER_LABEL) ?? Infinity;
+    return { person, label, other, stranger };
+  });
+}
+
+/** The names a probe's faces get under a row, and whether they are right. */
+function outcome(
+  probe: Probe,
+  faces: Distances[],
+  model: Recognizer,
+  row: Row,
+): { outcome: Outcome; names: string[] } {
+  const rule = UNKNOWN_RULES[model.kind];
+  const constants = {
+    threshold: model.threshold,
+    // The old rules used LBPH's ratio for every recogniser.
+    ambiguity: row.rule === "new"
+      ? row.ambiguity ?? rule.ambiguity
+      : DEFAULT_AMBIGUITY,
+    strangerRatio: row.strangerRatio ?? rule.strangerRatio,
+  };
+  const names = faces
+    .filter((face) => isNamed(face, constants))
+    .map((face) => model.labelNames.get(face.label)!);
   const own = probe.person !== null &&
     [...model.labelNames.values()].includes(probe.person);
-  if (!own) return names.length ? "named" : "rejected";
-  if (names.some((n) => n !== probe.person)) return "wrong";
-  return names.includes(probe.person!) ? "right" : "unknown";
+  if (!own) return { outcome: names.length ? "named" : "rejected", names };
+  if (names.some((n) => n !== probe.person)) return { outcome: "wrong", names };
+  return {
+    outcome: names.includes(probe.person!) ? "right" : "unknown",
+    names,
+  };
+}
+
+/** The rows: the three rules, and with --sweep the new rule's constants. */
+function rows(kind: RecognizerKind): Row[] {
+  const main: Row[] = RULES.map((rule) => ({ name: rule, rule }));
+  if (!values.sweep) return main;
+  const rule = UNKNOWN_RULES[kind];
+  const list = (text: string) => text.split(",").map(Number);
+  const ambiguities = [
+    ...new Set([rule.ambiguity, ...list(values.ambiguities)]),
+  ];
+  const ratios = [
+    ...new Set([rule.strangerRatio, ...list(values["stranger-ratios"])]),
+  ];
+  return [
+    ...main,
+    ...ambiguities.flatMap((ambiguity) =>
+      ratios.map((strangerRatio): Row => ({
+        name: `new a${ambiguity.toFixed(2)} s${strangerRatio.toFixed(2)}`,
+        rule: "new",
+        ambiguity,
+        strangerRatio,
+      }))
+    ),
+  ];
 }
 
 async function report(set: DataSet): Promise<void> {
@@ -343,16 +505,52 @@ async function report(set: DataSet): Promise<void> {
     ],
     ["1 person", labels.map((l) => [l])],
   ];
+  const table = rows(set.model.kind);
   for (const [cut, groups] of cuts) {
     const tallies = new Map<string, Tally>();
+    const mistakes: string[] = [];
     for (const group of groups) {
+      const models = new Map<RuleName, Recognizer>();
       for (const rule of RULES) {
-        const model = await modelFor(set.model, new Set(group), rule);
-        for (const [light, probes] of set.probes) {
-          const key = `${light}\t${rule}`;
-          const tally = tallies.get(key) ?? new Tally();
-          for (const probe of probes) tally.add(outcome(probe, model, rule));
-          tallies.set(key, tally);
+        models.set(rule, await modelFor(set.model, new Set(group), rule));
+      }
+      for (const [light, probes] of set.probes) {
+        for (const probe of probes) {
+          const distances = new Map(
+            RULES.map((rule) => [rule, distancesOf(probe, models.get(rule)!)]),
+          );
+          for (const row of table) {
+            const model = models.get(row.rule)!;
+            for (const key of [`${light}\t${row.name}`, `all\t${row.name}`]) {
+              if (!tallies.has(key)) tallies.set(key, new Tally());
+            }
+            const result = outcome(
+              probe,
+              distances.get(row.rule)!,
+              model,
+              row,
+            );
+            tallies.get(`${light}\t${row.name}`)!.add(result.outcome);
+            tallies.get(`all\t${row.name}`)!.add(result.outcome);
+            if (
+              values.verbose && row.name === "new" && result.outcome === "wrong"
+            ) {
+              const ratios = distances.get(row.rule)!.map((d) =>
+                `${(d.person / d.other).toFixed(3)}/${
+                  (d.person / d.stranger).toFixed(3)
+                }`
+              );
+              mistakes.push(
+                `    wrong: ${probe.path} named ${
+                  result.names.join(", ")
+                } by the model of ${
+                  group.map((l) => set.model.labelNames.get(l)).join(", ")
+                } (faces' ratios to anybody else/to strangers: ${
+                  ratios.join(" ")
+                })`,
+              );
+            }
+          }
         }
       }
     }
@@ -370,6 +568,20 @@ async function report(set: DataSet): Promise<void> {
         );
       }
     }
+    mistakes.forEach((line) => console.log(line));
+    if (table.length > RULES.length) {
+      const where = set.probes.size > 1 ? "all lights together" : "";
+      console.log(
+        `  the new rule by ratio (a: ambiguity, s: stranger ratio)${
+          where ? `, ${where}` : ""
+        }:`,
+      );
+      for (const row of table.slice(RULES.length)) {
+        console.log(
+          `    ${row.name.padEnd(16)} ${tallies.get(`all\t${row.name}`)}`,
+        );
+      }
+    }
   }
 }
 
@@ -382,6 +594,10 @@ async function main(): Promise<void> {
       console.log(`ORL, ${kind}:`);
       const lights = values.light.split(",").map((s) => s.trim());
       await report(await orlSet(values.orl, kind, lights, detector));
+    }
+    if (sets.includes("video")) {
+      console.log(`\n${values.video}, ${kind}:`);
+      await report(await videoSet(values.video, kind, detector));
     }
     if (sets.includes("realfaces")) {
       console.log(`\nrealfaces, ${kind}:`);

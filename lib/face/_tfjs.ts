@@ -142,7 +142,7 @@ async function load(): Promise<FaceNets> {
       out.dispose();
     }
   };
-  return {
+  const nets: FaceNets = {
     // runNet gives the landmarks as fractions of the square input; forwardInput
     // would only rescale them to the same square.
     landmarks: (rgb) =>
@@ -163,6 +163,12 @@ async function load(): Promise<FaceNets> {
       ),
     weightBytes,
   };
+  // A network's first run in a thread sets up its kernels (XNNPACK packs
+  // the weights, the WASM heap grows): 50-370 ms, against 7 and 18 ms for
+  // later faces. Paid here, at start, rather than by a client's frame.
+  nets.landmarks(new Uint8Array(LANDMARK_INPUT * LANDMARK_INPUT * 3));
+  nets.descriptor(new Uint8Array(DESCRIPTOR_INPUT * DESCRIPTOR_INPUT * 3));
+  return nets;
 }
 
 /** Reads a face-api weights manifest and its shards into a network. */

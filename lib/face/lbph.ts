@@ -428,7 +428,8 @@ export class LbphRecognizer implements Recognizer {
   /**
    * The histogram of the face at `box`: cropped, resized and equalised as
    * `prep` says, or in `whole` mode the whole frame as given. An RGB frame
-   * is made grey first (OpenCV's weights).
+   * is made grey first (OpenCV's weights). Never null: a histogram cannot
+   * tell a face from anything else.
    */
   describe(
     frame: Image,

@@ -9,6 +9,7 @@
 import type { FaceDetector } from "./detector.ts";
 import { loadModel } from "./model_file.ts";
 import type { Recognizer, RecognizerKind } from "./recognizer.ts";
+import { STRANGER_LABEL } from "./naming.ts";
 import { type FaceMode, summaryLine, trainFromFolder } from "./training.ts";
 
 /** Options for {@linkcode obtainModel}. */
@@ -40,9 +41,7 @@ export async function obtainModel(
   let recognizer: Recognizer;
   if (options.model !== undefined) {
     recognizer = await loadModel(options.model);
-    log(
-      `loaded model ${options.model}: ${recognizer.size} faces of ${recognizer.labelNames.size} people`,
-    );
+    log(`loaded model ${options.model}: ${facesText(recognizer)}`);
   } else {
     const dir = options.train ?? "train";
     const kind = options.recognizer ?? "lbph";
@@ -64,4 +63,18 @@ export async function obtainModel(
   }
   if (options.threshold !== undefined) recognizer.threshold = options.threshold;
   return recognizer;
+}
+
+/**
+ * `12 faces of 3 people (+50 bundled strangers)`: the people's faces, and
+ * the strangers' that training keeps in the model (lib/face/training.ts).
+ */
+function facesText(recognizer: Recognizer): string {
+  const strangers =
+    recognizer.labels.filter((label) => label === STRANGER_LABEL).length;
+  return `${
+    recognizer.size - strangers
+  } faces of ${recognizer.labelNames.size} people${
+    strangers ? ` (+${strangers} bundled strangers)` : ""
+  }`;
 }

@@ -18,6 +18,11 @@
  * fixed threshold does not. The constants differ per recogniser
  * ({@linkcode UNKNOWN_RULES}); tools/eval_unknown.ts measures them.
  *
+ * A box the recogniser says holds no face (resnet: its landmarks do not fit
+ * a face's shape) is not a face at all: it gets no name and is left out of
+ * the answer. A photo (not a live frame) in which no face is found is
+ * searched again with a border around it, as training does.
+ *
  * @module
  */
 
@@ -25,6 +30,7 @@ import type { DetectOptions, FaceDetector } from "./detector.ts";
 import type { Face } from "./face.ts";
 import { type Box, type Image, toGrey } from "../images/image.ts";
 import type { Match, Recognizer, RecognizerKind } from "./recognizer.ts";
+import { detectWithBorder } from "./_border.ts";
 
 /** The name given to faces that match nobody in the training set. */
 export const UNKNOWN = "unknown";
@@ -40,8 +46,9 @@ export const STRANGER_LABEL = -1;
  * A face is named only if its nearest training face is clearly nearer than
  * the nearest face of anybody else: best distance / runner-up distance at
  * most this. Otherwise the match is ambiguous and the face is `unknown`,
- * which is better than a wrong name. Chosen on ORL (tools/eval_unknown.ts);
- * LBPH's value in {@linkcode UNKNOWN_RULES}.
+ * which is better than a wrong name. Chosen on ORL (tools/eval_unknown.ts)
+ * before the bundled strangers; resnet's value in {@linkcode UNKNOWN_RULES}
+ * (LBPH's is stricter), and the one the evaluation tools call the old rule.
  */
 export const DEFAULT_AMBIGUITY = 0.93;
 
@@ -69,27 +76,37 @@ export interface UnknownRule {
  * lightings, 10 strangers; realfaces: 18 people, 2 photos each; both also cut
  * into 2-person and 1-person models).
  *
- * - LBPH. `ambiguity` 0.93: the ratio rule as it was. `strangerRatio` 1: no
- *   stranger may be nearer than the person; with 20 or 18 people that names
- *   as many known faces as the ratio rule alone (1 in 100 fewer under 2 of
- *   the 5 lightings) and fewer strangers, and it is what makes 1- and
- *   2-person models say `unknown` (1.03 loses no known face under any
- *   lighting but names 1 stranger in 9 instead of 1 in 20 with one person).
- *   The threshold is only an outer bound, 1.1 x the farthest stranger's
- *   distance: the farthest known face the ratio rule named was 1.015 (ORL)
- *   and 1.04 (realfaces) times that distance. A tighter, absolute one throws
- *   known faces away as soon as the light changes, since LBPH distances move
- *   with it.
+ * - LBPH. `ambiguity` 0.9: at 0.93 (the ratio rule as it was) LBPH gave
+ *   wrong names on realfaces (1 with 18 people, 3 with 2 people: faces of
+ *   bystanders and look-alikes at ratios 0.913-0.924); 0.92 left 2, 0.91
+ *   none, 0.9 none with a margin. That costs known faces: with 18 people
+ *   40% of realfaces probes named right at 0.93, 34% at 0.91, 27% at 0.9;
+ *   ORL (20 people, 5 lightings) 57%, 46%, 44%; 2-person models lose 2-4
+ *   points. On samples/sample.mp4 (train/'s 4 people, live frames) 0.93
+ *   gave one wrong name too and named 52% of known faces, 0.9 none and
+ *   42%. LBPH on photos from anywhere is weak; a wrong name is worse than
+ *   `unknown`. `strangerRatio` 1: no stranger may be nearer than the
+ *   person; it is what makes 1- and 2-person models say `unknown`, and at
+ *   ambiguity 0.9 a stricter 0.98 or 0.95 only costs known faces (ORL, 2
+ *   people: 82% right at 1, 77% at 0.98) without removing a wrong name
+ *   (there is none left). The threshold is only an outer bound, 1.1 x the
+ *   farthest stranger's distance: the farthest known face the ratio rule
+ *   named was 1.015 (ORL) and 1.04 (realfaces) times that distance. A
+ *   tighter, absolute one throws known faces away as soon as the light
+ *   changes, since LBPH distances move with it.
  * - resnet. Its distances barely move with the light, so the threshold can be
  *   tight: 1.05 x the nearest stranger's distance, at most face_recognition's
  *   tolerance 0.6 (dlib's LFW calibration); 1.0 x lost known faces on
- *   realfaces, 1.1 named more ORL strangers. The ratio rule 0.93 and the
- *   strangers as for LBPH (the ratio rule rejects a few more ORL strangers
- *   at no cost).
+ *   realfaces, 1.1 named more ORL strangers. The ratio rule 0.93
+ *   ({@linkcode DEFAULT_AMBIGUITY}) and the strangers as for LBPH: on
+ *   realfaces and ORL every ambiguity from 0.85 to 1 and stranger ratio
+ *   from 0.95 to 1.05 gives the same known faces and no wrong name (18
+ *   people: 96.8% of realfaces probes right, all 9 stranger photos
+ *   unknown).
  */
 export const UNKNOWN_RULES: Readonly<Record<RecognizerKind, UnknownRule>> = {
   lbph: {
-    ambiguity: DEFAULT_AMBIGUITY,
+    ambiguity: 0.9,
     strangerRatio: 1,
     thresholdFrom: "farthest stranger",
     thresholdMargin: 1.1,
@@ -222,43 +239,118 @@ export function nameDescriptor(
   return { label: named ? person.label : -1, distance: person.distance };
 }
 
+/** A face found in a picture and described by the recogniser. */
+export interface DescribedFace {
+  /** Where the face is. */
+  box: Box;
+  /** Its descriptor ({@linkcode Recognizer.describe}). */
+  descriptor: Float32Array;
+}
+
+/**
+ * Describes the faces at `boxes` in a grey or RGB picture; a box the
+ * recogniser says holds no face ({@linkcode Recognizer.describe} null) is
+ * left out.
+ */
+function describeBoxes(
+  image: Image,
+  boxes: readonly Box[],
+  options: Pick<NameFacesOptions, "recognizer" | "whole">,
+): DescribedFace[] {
+  const recognizer = options.recognizer;
+  // Once per picture, not once per face inside describe().
+  const frame = recognizer.channels === 1 ? toGrey(image) : image;
+  const faces: DescribedFace[] = [];
+  for (const box of boxes) {
+    const descriptor = recognizer.describe(frame, box, {
+      whole: options.whole,
+    });
+    if (descriptor) faces.push({ box, descriptor });
+  }
+  return faces;
+}
+
+/** Names described faces with the unknown rule. */
+function nameDescribed(
+  faces: readonly DescribedFace[],
+  options: NameFacesOptions,
+): Face[] {
+  return faces.map(({ box, descriptor }) => {
+    const { label, distance } = nameDescriptor(descriptor, options);
+    return {
+      x: box.x,
+      y: box.y,
+      w: box.w,
+      h: box.h,
+      label: labelName(options.recognizer, label),
+      distance,
+    };
+  });
+}
+
 /**
  * Names the faces at `boxes` in a grey or RGB picture (RGB is better for a
  * recogniser whose `channels` is 3). Each face gets the distance to its
- * nearest person's training face, whether or not it is named.
+ * nearest person's training face, whether or not it is named. A box the
+ * recogniser says holds no face (resnet: its landmarks do not fit a face)
+ * is left out: it is not a face, so it gets no name and no place in the
+ * answer.
  */
 export function nameFaces(
   image: Image,
   boxes: readonly Box[],
   options: NameFacesOptions,
 ): Face[] {
-  const recognizer = options.recognizer;
-  // Once per picture, not once per face inside describe().
-  const frame = recognizer.channels === 1 ? toGrey(image) : image;
-  const faces: Face[] = [];
-  for (const box of boxes) {
-    const { label, distance } = nameDescriptor(
-      recognizer.describe(frame, box, { whole: options.whole }),
-      options,
-    );
-    faces.push({
-      x: box.x,
-      y: box.y,
-      w: box.w,
-      h: box.h,
-      label: labelName(recognizer, label),
-      distance,
-    });
-  }
-  return faces;
+  return nameDescribed(describeBoxes(image, boxes, options), options);
 }
 
-/** Options for {@linkcode recognise}. */
+/** Options for {@linkcode recognise} and {@linkcode describeFaces}. */
 export interface RecogniseOptions extends NameFacesOptions {
   /** Finds the faces (not needed in `whole` mode). */
   detector?: FaceDetector;
   /** Detection parameters. */
   detect?: DetectOptions;
+  /**
+   * The picture is a photo, not a live frame: when it shows no face (Haar
+   * finds none, or none the recogniser takes for a face), look again with
+   * a border around it, as training does (lib/face/_border.ts). A face
+   * that fills a tightly cropped photo is found only then. Costs one or
+   * two more detections on faceless pictures; default false.
+   */
+  photo?: boolean;
+}
+
+/**
+ * Detects and describes the faces in a grey or RGB picture, as
+ * {@linkcode recognise} does before naming them: for tools that weigh other
+ * rules on the same descriptors.
+ */
+export function describeFaces(
+  image: Image,
+  options: RecogniseOptions,
+): DescribedFace[] {
+  const grey = toGrey(image);
+  if (options.whole) {
+    return describeBoxes(
+      image,
+      [{ x: 0, y: 0, w: grey.width, h: grey.height }],
+      options,
+    );
+  }
+  const detector = options.detector;
+  if (!detector) throw new Error("recognise needs a face detector");
+  const faces = describeBoxes(
+    image,
+    detector.detect(grey, options.detect),
+    options,
+  );
+  if (faces.length > 0 || !options.photo) return faces;
+  let found: DescribedFace[] = [];
+  detectWithBorder(grey, detector, {
+    detect: options.detect,
+    accept: (box) => (found = describeBoxes(image, [box], options)).length > 0,
+  });
+  return found;
 }
 
 /** Detects and names every face in a grey or RGB picture. */
@@ -266,21 +358,7 @@ export function recognise(
   image: Image,
   options: RecogniseOptions,
 ): Face[] {
-  const grey = toGrey(image);
-  const frame = options.recognizer.channels === 1 ? grey : image;
-  if (options.whole) {
-    return nameFaces(
-      frame,
-      [{ x: 0, y: 0, w: grey.width, h: grey.height }],
-      options,
-    );
-  }
-  if (!options.detector) throw new Error("recognise needs a face detector");
-  return nameFaces(
-    frame,
-    options.detector.detect(grey, options.detect),
-    options,
-  );
+  return nameDescribed(describeFaces(image, options), options);
 }
 
 /** A recogniser's training faces, kept per recogniser for the rare scans. */

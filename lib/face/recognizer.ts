@@ -113,8 +113,19 @@ export interface Recognizer {
   /**
    * The descriptor of the face at `box` in `frame` (grey or RGB). The
    * recogniser crops, aligns and normalises the face as its training did.
+   *
+   * Null when the recogniser can tell that the box holds no face (resnet:
+   * the landmarks do not fit a face's shape, as on a hand or a necktie
+   * Haar took for a face): such a box is not named, not sent and not
+   * trained on. A recogniser that cannot tell (LBPH) always returns a
+   * descriptor, and so does every recogniser in `whole` mode, where the
+   * caller says the frame is a face.
    */
-  describe(frame: Image, box: Box, options?: DescribeOptions): Float32Array;
+  describe(
+    frame: Image,
+    box: Box,
+    options?: DescribeOptions,
+  ): Float32Array | null;
   /** Adds training faces by their descriptors (OpenCV's `update`). */
   add(descriptors: readonly Float32Array[], labels: readonly number[]): void;
   /** The nearest training face and the nearest of anybody else. */

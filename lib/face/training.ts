@@ -23,6 +23,7 @@ import {
 } from "./calibration.ts";
 import type { DetectOptions, FaceDetector } from "./detector.ts";
 import { largestFace } from "./detector.ts";
+import { detectWithBorder } from "./_border.ts";
 import type { FacePrepOptions } from "./face_prep.ts";
 import { type Box, type Image, toGrey } from "../images/image.ts";
 import { decodeImage } from "../images/image_io.ts";
@@ -67,6 +68,11 @@ export interface TrainOptions {
   /** How LBPH prepares detected faces; kept by the recogniser. */
   prep?: FacePrepOptions;
   /**
+   * Parameters of another recogniser, as it packs them (resnet: `align` 0
+   * or 1); LBPH's are `lbph` and `prep`.
+   */
+  params?: Readonly<Record<string, number>>;
+  /**
    * Unknown threshold. Default: learned from the strangers; without them,
    * calibrated on the training set, and when that is impossible too (one
    * person, or one photo each), none (with a warning).
@@ -100,7 +106,7 @@ export interface TrainResult {
 /**
  * One line for the log: who was trained, and the unknown rule in force with
  * where its threshold came from, e.g. `trained 4 people, 20 faces (s1 5,
- * ...); unknown unless nearer than 0.93 x anybody else and than all 50
+ * ...); unknown unless nearer than 0.9 x anybody else and than all 50
  * stranger faces, and under 116.6 (1.1 x the farthest stranger's distance);
  * leave-one-out: 95% of known faces named, 98% of strangers unknown`.
  */
@@ -172,42 +178,54 @@ function percent(share: number): string {
 /**
  * Finds the face in one grey training image: the largest detection; when none
  * is found (tightly cropped photos such as ORL's), detection is retried on the
- * image placed in the middle of a larger canvas.
+ * image placed in the middle of a larger canvas (lib/face/_border.ts).
  */
 export function findTrainingFace(
   grey: Image,
   detector: FaceDetector,
   options: DetectOptions = TRAINING_DETECT_OPTIONS,
 ): Box | undefined {
-  const direct = largestFace(detector.detect(grey, options));
-  if (direct) return direct;
-  const padX = Math.round(grey.width / 2);
-  const padY = Math.round(grey.height / 2);
-  const canvas = padGrey(grey, padX, padY);
-  const found = largestFace(detector.detect(canvas, options));
-  if (!found) return undefined;
-  // Map back, clipped to the original image.
-  const x0 = Math.max(0, found.x - padX);
-  const y0 = Math.max(0, found.y - padY);
-  const x1 = Math.min(grey.width, found.x + found.w - padX);
-  const y1 = Math.min(grey.height, found.y + found.h - padY);
-  if (x1 - x0 < found.w / 2 || y1 - y0 < found.h / 2) return undefined;
-  return { x: x0, y: y0, w: x1 - x0, h: y1 - y0 };
+  return largestFace(detector.detect(grey, options)) ??
+    detectWithBorder(grey, detector, { detect: options });
 }
 
-/** Places a grey image in the middle of a canvas filled with its edge pixels. */
-function padGrey(grey: Image, padX: number, padY: number): Image {
-  const width = grey.width + 2 * padX;
-  const height = grey.height + 2 * padY;
-  const data = new Uint8Array(width * height);
-  for (let y = 0; y < height; y++) {
-    const sy = Math.min(Math.max(y - padY, 0), grey.height - 1);
-    for (let x = 0; x < width; x++) {
-      const sx = Math.min(Math.max(x - padX, 0), grey.width - 1);
-      data[y * width + x] = grey.data[sy * grey.width + sx];
-    }
+/**
+ * Describes the face of one training photo: the largest box the recogniser
+ * takes for a face (resnet turns down boxes whose landmarks do not fit a
+ * face: a hand, a necktie), looking again with a border when there is none,
+ * as {@linkcode findTrainingFace} does. For LBPH, which takes every box,
+ * that is the face {@linkcode findTrainingFace} finds. A string says why
+ * there is no face.
+ */
+function describeTrainingFace(
+  image: Image,
+  recognizer: Recognizer,
+  detector: FaceDetector,
+  options: DetectOptions = TRAINING_DETECT_OPTIONS,
+): Float32Array | string {
+  const grey = toGrey(image);
+  // Largest first; a stable sort keeps largestFace's choice among equals.
+  const boxes = detector.detect(grey, options).sort((a, b) =>
+    b.w * b.h - a.w * a.h
+  );
+  for (const box of boxes) {
+    const descriptor = recognizer.describe(image, box);
+    if (descriptor) return descriptor;
   }
-  return { width, height, channels: 1, data };
+  const kept: { descriptor?: Float32Array } = {};
+  detectWithBorder(grey, detector, {
+    detect: options,
+    accept: (box) => {
+      kept.descriptor = recognizer.describe(image, box) ?? undefined;
+      return kept.descriptor !== undefined;
+    },
+  });
+  if (kept.descriptor) return kept.descriptor;
+  return boxes.length > 0
+    ? `no face found (${boxes.length} box${
+      boxes.length === 1 ? "" : "es"
+    } that ${recognizer.kind}'s landmarks call no face)`
+    : "no face found";
 }
 
 /** Lists `dir`'s entries sorted by name, with a clear error for a bad folder. */
@@ -280,7 +298,7 @@ export async function trainFromFolder(
   const recognizer = await createRecognizer(kind, {
     params: kind === "lbph"
       ? new LbphRecognizer({ ...options.lbph, prep: options.prep }).params
-      : undefined,
+      : options.params,
   });
   const skipped: { file: string; reason: string }[] = [];
   const skip = (file: string, reason: string) => {
@@ -411,21 +429,25 @@ async function describeFolder(
       skip(file, image);
       continue;
     }
-    const whole = { x: 0, y: 0, w: image.width, h: image.height };
-    const box = context.mode === "whole"
-      ? whole
-      : findTrainingFace(toGrey(image), context.detector!, context.detect);
-    if (!box) {
-      skip(file, "no face found");
-      continue;
-    }
+    let face: Float32Array | string | null;
     try {
-      faces.push(
-        recognizer.describe(image, box, { whole: context.mode === "whole" }),
-      );
+      face = context.mode === "whole"
+        ? recognizer.describe(
+          image,
+          { x: 0, y: 0, w: image.width, h: image.height },
+          { whole: true },
+        )
+        : describeTrainingFace(
+          image,
+          recognizer,
+          context.detector!,
+          context.detect,
+        );
     } catch (error) {
-      skip(file, (error as Error).message);
+      face = (error as Error).message;
     }
+    if (face instanceof Float32Array) faces.push(face);
+    else skip(file, face ?? "no face found");
   }
   return faces;
 }

@@ -154,7 +154,9 @@ export class WorkerEnrolment {
         throw new ProtocolError("CORRUPT_JPEG", (error as Error).message);
       }
       try {
-        descriptors.push(this.#recognizer.describe(crop, box));
+        const descriptor = this.#recognizer.describe(crop, box);
+        if (!descriptor) throw new Error("not a face (landmarks)");
+        descriptors.push(descriptor);
         // Copied: the request's part is a view of a receive buffer.
         jpegs.push(jpeg.slice());
       } catch (error) {

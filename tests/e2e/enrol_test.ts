@@ -48,8 +48,11 @@ async function s5Named(
     const result = JSON.parse(line);
     if (!S5_FRAMES.includes(result.frame)) continue;
     const face = result.faces.find((f: { x: number }) => f.x > 300);
-    labels.push(face?.label ?? "-");
-    if (face?.label === "s5") named++;
+    // The track's name: a frame whose face the server skipped (its track is
+    // settled) has no label of its own.
+    const name = face?.name ?? face?.label ?? "-";
+    labels.push(name);
+    if (name === "s5") named++;
   }
   return { named, labels };
 }

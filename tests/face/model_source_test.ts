@@ -37,7 +37,8 @@ Deno.test("obtainModel trains from a folder, logging each person and a summary",
       log: (line) => lines.push(line),
     });
     assert.ok(recognizer instanceof LbphRecognizer, "LBPH by default");
-    assert.equal(recognizer.size, 12);
+    // 12 faces of 3 people, and the 50 bundled strangers' (label -1).
+    assert.equal(recognizer.size, 62);
     assert.deepEqual([...recognizer.labelNames.values()].sort(), PEOPLE);
     assert.ok(Number.isFinite(recognizer.threshold), "a calibrated threshold");
     assert.equal(lines[0], `training from ${dir} (whole faces)...`);
@@ -48,7 +49,7 @@ Deno.test("obtainModel trains from a folder, logging each person and a summary",
     ]);
     assert.match(
       lines[4],
-      /^trained 3 people, 12 faces \(s\d 4, s\d 4, s\d 4\), unknown threshold \d+\.\d \(calibrated\)$/,
+      /^trained 3 people, 12 faces \(s\d 4, s\d 4, s\d 4\); unknown unless nearer than 0\.9 x anybody else and than all 50 stranger faces, and under \d+\.\d \(1\.1 x the farthest stranger's distance\); leave-one-out: \d+% of known faces named, \d+% of strangers unknown$/,
     );
     assert.equal(lines.length, 5, lines.join("\n"));
     // A training face is its own nearest face, at distance 0.
@@ -64,7 +65,7 @@ Deno.test("obtainModel trains from a folder, logging each person and a summary",
       log: () => {},
     });
     assert.equal(overridden.threshold, 42.5);
-    assert.equal(overridden.size, 12);
+    assert.equal(overridden.size, 62);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
@@ -88,7 +89,9 @@ Deno.test("obtainModel loads a saved model (before any training folder) and appl
       train: `${dir}/no-such-folder`,
       log: (line) => lines.push(line),
     });
-    assert.deepEqual(lines, [`loaded model ${path}: 12 faces of 3 people`]);
+    assert.deepEqual(lines, [
+      `loaded model ${path}: 12 faces of 3 people (+50 bundled strangers)`,
+    ]);
     assert.ok(loaded instanceof LbphRecognizer, "the kind the file holds");
     assert.equal(loaded.size, trained.size);
     assert.deepEqual(loaded.labels, trained.labels);
@@ -106,7 +109,7 @@ Deno.test("obtainModel loads a saved model (before any training folder) and appl
       log: () => {},
     });
     assert.ok(asked instanceof LbphRecognizer);
-    assert.equal(asked.size, 12);
+    assert.equal(asked.size, 62);
 
     const overridden = await obtainModel({
       model: path,
@@ -114,7 +117,7 @@ Deno.test("obtainModel loads a saved model (before any training folder) and appl
       log: () => {},
     });
     assert.equal(overridden.threshold, 7.5);
-    assert.equal(overridden.size, 12);
+    assert.equal(overridden.size, 62);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -86,7 +86,7 @@ Deno.test("unpackRecognizer rebuilds what pack gave: parameters, preparation, th
     for (let i = 1; i <= 3; i++) {
       const face = await readImage(`${ORL}${person}/${i}.pgm`, { grey: true });
       // A detected box: the recogniser crops, resizes and equalises it.
-      descriptors.push(r.describe(face, { x: 10, y: 20, w: 70, h: 80 }));
+      descriptors.push(r.describe(face, { x: 10, y: 20, w: 70, h: 80 })!);
       labels.push(label);
     }
   }

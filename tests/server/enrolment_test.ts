@@ -62,7 +62,7 @@ async function s5Ask(
       grey: true,
     });
     descriptors.push(
-      recognizer.describe(image, { x: 0, y: 0, w: 92, h: 112 }),
+      recognizer.describe(image, { x: 0, y: 0, w: 92, h: 112 })!,
     );
     jpegs.push(encodeJpeg(image));
   }
@@ -131,7 +131,7 @@ Deno.test("Enrolments: a new name gets the next label, its photos and the worker
     // A face of s5 not enrolled is now nearest to s5.
     const probe = await readImage(`${ORL}/s5/9.pgm`, { grey: true });
     const nearest = recognizer.nearestTwo(
-      recognizer.describe(probe, { x: 0, y: 0, w: 92, h: 112 }),
+      recognizer.describe(probe, { x: 0, y: 0, w: 92, h: 112 })!,
     );
     assert.equal(nearest.best.label, 4);
   } finally {
@@ -264,7 +264,7 @@ Deno.test("WorkerEnrolment: describes the crops, waits for the main thread, repl
     recognizer.describe(
       await readImage(`${ORL}/s5/${n}.pgm`, { grey: true }),
       faces[0].box,
-    );
+    )!;
   const own = recognizer.distance(asks[0].descriptors[0], await described(1));
   const other = recognizer.distance(asks[0].descriptors[0], await described(2));
   assert.ok(
