@@ -15,12 +15,17 @@ import {
   endpointFlag,
   type Flags,
   numberFlag,
-  parseFlags,
+  type ParsedArgs,
   parseSize,
-  runMain,
+  runCommand,
   stringFlag,
   UsageError,
 } from "./lib/cli/flags.ts";
+import {
+  CURVE_CLIENT_FLAGS,
+  CURVE_CLIENT_HELP,
+  curveClientFrom,
+} from "./lib/cli/curve_flags.ts";
 import { onShutdown } from "./lib/cli/shutdown.ts";
 import { openEventPublisher } from "./lib/events/publisher.ts";
 import { TrackEvents } from "./lib/events/track_events.ts";
@@ -31,7 +36,6 @@ import {
   type SessionOptions,
   summaryLines,
 } from "./lib/client/session.ts";
-import { loadClientKeys } from "./lib/zmq/curve.ts";
 
 const HELP = `facezmq client: shows who is in front of the camera.
 
@@ -69,8 +73,7 @@ Usage: deno task client [options]
   --reconnect            restart a live source (camera, stream) that fails
   --ffmpeg PATH          the ffmpeg program to use
   --ffplay PATH          the ffplay program for --view window
-  --curve-server-key F   the server's public key (.pub) for an encrypted link
-  --curve-secret F       this client's secret key (.key), with the above
+${CURVE_CLIENT_HELP}
   -h, --help             this text
 `;
 
@@ -96,17 +99,10 @@ const FLAGS = {
   reconnect: { type: "boolean" },
   ffmpeg: { type: "string" },
   ffplay: { type: "string" },
-  "curve-server-key": { type: "string" },
-  "curve-secret": { type: "string" },
-  help: { type: "boolean", short: "h" },
+  ...CURVE_CLIENT_FLAGS,
 } as const;
 
-async function main(): Promise<number> {
-  const { values } = parseFlags(Deno.args, { flags: FLAGS });
-  if (values.help) {
-    console.log(HELP);
-    return 0;
-  }
+async function main({ values }: ParsedArgs): Promise<number> {
   const options = await sessionOptionsFrom(values);
   const endpoint = endpointFlag(values, "events");
   if (endpoint !== undefined && options.track === false) {
@@ -146,11 +142,6 @@ async function main(): Promise<number> {
 
 /** The session the flags describe (CURVE keys loaded). */
 async function sessionOptionsFrom(values: Flags): Promise<SessionOptions> {
-  const serverKey = stringFlag(values, "curve-server-key");
-  const clientSecret = stringFlag(values, "curve-secret");
-  if ((serverKey === undefined) !== (clientSecret === undefined)) {
-    throw new UsageError("--curve-server-key and --curve-secret go together");
-  }
   return {
     connect: endpointFlag(values, "connect"),
     input: stringFlag(values, "input"),
@@ -174,10 +165,8 @@ async function sessionOptionsFrom(values: Flags): Promise<SessionOptions> {
     reconnect: values.reconnect === true,
     ffmpeg: stringFlag(values, "ffmpeg"),
     ffplay: stringFlag(values, "ffplay"),
-    curve: serverKey
-      ? await loadClientKeys(serverKey, clientSecret!)
-      : undefined,
+    curve: await curveClientFrom(values),
   };
 }
 
-if (import.meta.main) runMain(main);
+if (import.meta.main) runCommand(main, { help: HELP, flags: FLAGS });

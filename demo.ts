@@ -12,7 +12,7 @@
  */
 
 import { dirname } from "node:path";
-import { parseFlags, runMain, stringFlag } from "./lib/cli/flags.ts";
+import { type ParsedArgs, runCommand, stringFlag } from "./lib/cli/flags.ts";
 import { PROJECT_ROOT, spawnProject } from "./lib/cli/spawn.ts";
 import { runSession, type SessionSummary } from "./lib/client/session.ts";
 
@@ -28,15 +28,9 @@ Usage: deno task demo [--input FILE] [--out FILE]
 const FLAGS = {
   input: { type: "string", default: `${PROJECT_ROOT}samples/sample.mp4` },
   out: { type: "string", default: "out/demo.mp4" },
-  help: { type: "boolean", short: "h" },
 } as const;
 
-async function main(): Promise<number> {
-  const { values } = parseFlags(Deno.args, { flags: FLAGS });
-  if (values.help) {
-    console.log(HELP);
-    return 0;
-  }
+async function main({ values }: ParsedArgs): Promise<number> {
   const input = stringFlag(values, "input")!;
   const out = stringFlag(values, "out")!;
   await Deno.mkdir(dirname(out), { recursive: true });
@@ -83,4 +77,4 @@ function demoLines(summary: SessionSummary): string[] {
   ];
 }
 
-if (import.meta.main) runMain(main);
+if (import.meta.main) runCommand(main, { help: HELP, flags: FLAGS });

@@ -14,12 +14,17 @@ import {
   endpointFlag,
   type Flags,
   numberFlag,
-  parseFlags,
+  type ParsedArgs,
   parseSize,
-  runMain,
+  runCommand,
   stringFlag,
   UsageError,
 } from "./lib/cli/flags.ts";
+import {
+  CURVE_CLIENT_FLAGS,
+  CURVE_CLIENT_HELP,
+  curveClientFrom,
+} from "./lib/cli/curve_flags.ts";
 import { onShutdown } from "./lib/cli/shutdown.ts";
 import {
   type KeptFace,
@@ -27,7 +32,6 @@ import {
   type RunEnrolmentOptions,
 } from "./lib/client/enrol.ts";
 import { MAX_ENROL_FACES } from "./lib/protocol/enrol.ts";
-import { loadClientKeys } from "./lib/zmq/curve.ts";
 
 const HELP = `facezmq enroll: teaches the server a person's face, live.
 
@@ -49,8 +53,7 @@ CURVE with --allow-clients). NAME: 1-64 characters, no / or \\, not
   --fps N                capture rate (default: the source's)
   --timeout MS           wait this long for each frame's reply (default 1000)
   --ffmpeg PATH          the ffmpeg program to use
-  --curve-server-key F   the server's public key (.pub) for an encrypted link
-  --curve-secret F       this client's secret key (.key), with the above
+${CURVE_CLIENT_HELP}
   -h, --help             this text
 `;
 
@@ -63,20 +66,10 @@ const FLAGS = {
   fps: { type: "string" },
   timeout: { type: "string", default: "1000" },
   ffmpeg: { type: "string" },
-  "curve-server-key": { type: "string" },
-  "curve-secret": { type: "string" },
-  help: { type: "boolean", short: "h" },
+  ...CURVE_CLIENT_FLAGS,
 } as const;
 
-async function main(): Promise<number> {
-  const { values, positionals } = parseFlags(Deno.args, {
-    flags: FLAGS,
-    positionals: true,
-  });
-  if (values.help) {
-    console.log(HELP);
-    return 0;
-  }
+async function main({ values, positionals }: ParsedArgs): Promise<number> {
   const options = await enrolmentOptionsFrom(values, positionals);
   using shutdown = onShutdown();
   const count = options.count!;
@@ -118,11 +111,6 @@ async function enrolmentOptionsFrom(
         : `give one NAME, not ${positionals.length} (${positionals.join(" ")})`,
     );
   }
-  const serverKey = stringFlag(values, "curve-server-key");
-  const clientSecret = stringFlag(values, "curve-secret");
-  if ((serverKey === undefined) !== (clientSecret === undefined)) {
-    throw new UsageError("--curve-server-key and --curve-secret go together");
-  }
   const minFace = numberFlag(values, "min-face", { min: 16, integer: true });
   return {
     name: positionals[0],
@@ -138,10 +126,10 @@ async function enrolmentOptionsFrom(
     fps: numberFlag(values, "fps", { min: 1, max: 240 }),
     timeout: numberFlag(values, "timeout", { min: 10, integer: true }),
     ffmpeg: stringFlag(values, "ffmpeg"),
-    curve: serverKey
-      ? await loadClientKeys(serverKey, clientSecret!)
-      : undefined,
+    curve: await curveClientFrom(values),
   };
 }
 
-if (import.meta.main) runMain(main);
+if (import.meta.main) {
+  runCommand(main, { help: HELP, flags: FLAGS, positionals: true });
+}

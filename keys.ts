@@ -10,8 +10,8 @@
  */
 
 import {
-  parseFlags,
-  runMain,
+  type ParsedArgs,
+  runCommand,
   stringFlag,
   UsageError,
 } from "./lib/cli/flags.ts";
@@ -32,18 +32,9 @@ Writes DIR/NAME.key (secret, readable by you only) and DIR/NAME.pub
 const FLAGS = {
   dir: { type: "string", default: "keys" },
   force: { type: "boolean" },
-  help: { type: "boolean", short: "h" },
 } as const;
 
-async function main(): Promise<number> {
-  const { values, positionals } = parseFlags(Deno.args, {
-    flags: FLAGS,
-    positionals: true,
-  });
-  if (values.help) {
-    console.log(HELP);
-    return 0;
-  }
+async function main({ values, positionals }: ParsedArgs): Promise<number> {
   if (positionals.length !== 1) {
     throw new UsageError("give exactly one NAME, e.g. deno task keys server");
   }
@@ -56,4 +47,6 @@ async function main(): Promise<number> {
   return 0;
 }
 
-if (import.meta.main) runMain(main);
+if (import.meta.main) {
+  runCommand(main, { help: HELP, flags: FLAGS, positionals: true });
+}

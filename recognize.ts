@@ -10,7 +10,7 @@
  * @module
  */
 
-import { parseFlags, runMain, UsageError } from "./lib/cli/flags.ts";
+import { type ParsedArgs, runCommand, UsageError } from "./lib/cli/flags.ts";
 import {
   modelFlags,
   modelHelp,
@@ -36,15 +36,7 @@ An image without a face gives "faces":[] and a note on stderr; one that
 cannot be read gives {"file":…,"error":…} and exit code 1.
 `;
 
-async function main(): Promise<number> {
-  const { values, positionals } = parseFlags(Deno.args, {
-    flags: { ...modelFlags(), help: { type: "boolean", short: "h" } },
-    positionals: true,
-  });
-  if (values.help) {
-    console.log(HELP);
-    return 0;
-  }
+async function main({ values, positionals }: ParsedArgs): Promise<number> {
   const options = modelOptionsFrom(values);
   if (options.model === undefined && options.train === undefined) {
     throw new UsageError(
@@ -102,4 +94,6 @@ async function recogniseFile(
   };
 }
 
-if (import.meta.main) runMain(main);
+if (import.meta.main) {
+  runCommand(main, { help: HELP, flags: modelFlags(), positionals: true });
+}

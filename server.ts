@@ -15,8 +15,8 @@ import {
   endpointFlag,
   type Flags,
   numberFlag,
-  parseFlags,
-  runMain,
+  type ParsedArgs,
+  runCommand,
   stringFlag,
   UsageError,
 } from "./lib/cli/flags.ts";
@@ -30,7 +30,7 @@ import {
   modelHelp,
   modelOptionsFrom,
 } from "./lib/cli/model_flags.ts";
-import { onShutdown } from "./lib/cli/shutdown.ts";
+import { serveUntilShutdown } from "./lib/cli/shutdown.ts";
 import { type ServerOptions, startServer } from "./lib/server/server.ts";
 
 const HELP = `facezmq server: recognises faces in the frames clients send.
@@ -68,21 +68,10 @@ const FLAGS = {
   "curve-secret": { type: "string" },
   "allow-clients": { type: "string" },
   "allow-enrol": { type: "boolean" },
-  help: { type: "boolean", short: "h" },
 } as const;
 
-async function main(): Promise<number> {
-  const { values } = parseFlags(Deno.args, { flags: FLAGS });
-  if (values.help) {
-    console.log(HELP);
-    return 0;
-  }
-  const server = await startServer(serverOptionsFrom(values));
-  // Listening only now: a signal during training stops the process at once.
-  using shutdown = onShutdown({ log: (line) => console.error(line) });
-  shutdown.signal.onabort = () => server.close();
-  console.log(`ready: ${server.summary}`);
-  await server.done;
+async function main({ values }: ParsedArgs): Promise<number> {
+  await serveUntilShutdown(await startServer(serverOptionsFrom(values)));
   return 0;
 }
 
@@ -114,4 +103,4 @@ function serverOptionsFrom(values: Flags): ServerOptions {
   return options;
 }
 
-if (import.meta.main) runMain(main);
+if (import.meta.main) runCommand(main, { help: HELP, flags: FLAGS });

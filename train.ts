@@ -13,8 +13,8 @@
 import {
   type Flags,
   numberFlag,
-  parseFlags,
-  runMain,
+  type ParsedArgs,
+  runCommand,
   stringFlag,
   UsageError,
 } from "./lib/cli/flags.ts";
@@ -52,15 +52,9 @@ const FLAGS = {
   neighbors: { type: "string" },
   "grid-x": { type: "string" },
   "grid-y": { type: "string" },
-  help: { type: "boolean", short: "h" },
 } as const;
 
-async function main(): Promise<number> {
-  const { values } = parseFlags(Deno.args, { flags: FLAGS });
-  if (values.help) {
-    console.log(HELP);
-    return 0;
-  }
+async function main({ values }: ParsedArgs): Promise<number> {
   const out = stringFlag(values, "out");
   if (!out) {
     throw new UsageError("--out FILE is needed (where to save the model)");
@@ -101,4 +95,4 @@ function trainOptionsFrom(values: Flags): TrainOptions & { train?: string } {
   };
 }
 
-if (import.meta.main) runMain(main);
+if (import.meta.main) runCommand(main, { help: HELP, flags: FLAGS });

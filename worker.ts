@@ -15,8 +15,8 @@
 import {
   endpointFlag,
   numberFlag,
-  parseFlags,
-  runMain,
+  type ParsedArgs,
+  runCommand,
   UsageError,
 } from "./lib/cli/flags.ts";
 import {
@@ -29,7 +29,7 @@ import {
   modelHelp,
   modelOptionsFrom,
 } from "./lib/cli/model_flags.ts";
-import { onShutdown } from "./lib/cli/shutdown.ts";
+import { serveUntilShutdown } from "./lib/cli/shutdown.ts";
 import { startRemoteWorker } from "./lib/server/remote_worker.ts";
 
 const HELP =
@@ -51,15 +51,9 @@ const FLAGS = {
   ...modelFlags(),
   ...DETECT_FLAGS,
   stats: { type: "string", default: "10" },
-  help: { type: "boolean", short: "h" },
 } as const;
 
-async function main(): Promise<number> {
-  const { values } = parseFlags(Deno.args, { flags: FLAGS });
-  if (values.help) {
-    console.log(HELP);
-    return 0;
-  }
+async function main({ values }: ParsedArgs): Promise<number> {
   const endpoint = endpointFlag(values, "connect");
   if (!endpoint) {
     throw new UsageError(
@@ -71,12 +65,8 @@ async function main(): Promise<number> {
     detect: detectOptionsFrom(values),
     statsSeconds: numberFlag(values, "stats", { min: 0 }),
   });
-  // Listening only now: a signal during training stops the process at once.
-  using shutdown = onShutdown({ log: (line) => console.error(line) });
-  shutdown.signal.onabort = () => worker.close();
-  console.log(`ready: ${worker.summary}`);
-  await worker.done;
+  await serveUntilShutdown(worker);
   return 0;
 }
 
-if (import.meta.main) runMain(main);
+if (import.meta.main) runCommand(main, { help: HELP, flags: FLAGS });

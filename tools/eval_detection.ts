@@ -29,6 +29,7 @@ import {
   SERVER_DETECT_OPTIONS,
 } from "../lib/face/detector.ts";
 import { loadOpenCV } from "../lib/face/opencv.ts";
+import { median, parseAnnotations, score } from "./_detection_score.ts";
 
 /** A parameter set to evaluate; `shrink` sets maxWidth to width * shrink. */
 interface Config extends DetectOptions {
@@ -49,67 +50,6 @@ const CONFIGS: Config[] = [
   { name: "alt 1.2/5", cascade: "alt", scaleFactor: 1.2, minNeighbors: 5 },
   { name: "server", ...SERVER_DETECT_OPTIONS },
 ];
-
-/** Parses `<image file=...><box top left width height/>...</image>`. */
-function parseAnnotations(xml: string): Map<string, Box[]> {
-  const result = new Map<string, Box[]>();
-  const imageRe = /<image\s+file='([^']+)'[^>]*>([\s\S]*?)<\/image>/g;
-  const boxRe =
-    /<box\s+top='(\d+)'\s+left='(\d+)'\s+width='(\d+)'\s+height='(\d+)'/g;
-  for (const m of xml.matchAll(imageRe)) {
-    const boxes: Box[] = [];
-    for (const b of m[2].matchAll(boxRe)) {
-      boxes.push({ x: +b[2], y: +b[1], w: +b[3], h: +b[4] });
-    }
-    result.set(m[1], boxes);
-  }
-  return result;
-}
-
-function iou(a: Box, b: Box): number {
-  const x0 = Math.max(a.x, b.x);
-  const y0 = Math.max(a.y, b.y);
-  const x1 = Math.min(a.x + a.w, b.x + b.w);
-  const y1 = Math.min(a.y + a.h, b.y + b.h);
-  const inter = Math.max(0, x1 - x0) * Math.max(0, y1 - y0);
-  return inter / (a.w * a.h + b.w * b.h - inter);
-}
-
-function matches(truth: Box, found: Box): boolean {
-  const cx = found.x + found.w / 2;
-  const cy = found.y + found.h / 2;
-  const centreInside = cx >= truth.x && cx <= truth.x + truth.w &&
-    cy >= truth.y && cy <= truth.y + truth.h;
-  return centreInside || iou(truth, found) >= 0.3;
-}
-
-/** Greedy one-to-one matching: returns [found truths, false positives]. */
-function score(truths: Box[], found: Box[]): [number, number] {
-  const used = new Set<number>();
-  let hits = 0;
-  for (const t of truths) {
-    let best = -1;
-    let bestIou = -1;
-    found.forEach((f, i) => {
-      if (used.has(i) || !matches(t, f)) return;
-      const v = iou(t, f);
-      if (v > bestIou) {
-        bestIou = v;
-        best = i;
-      }
-    });
-    if (best >= 0) {
-      used.add(best);
-      hits++;
-    }
-  }
-  return [hits, found.length - used.size];
-}
-
-function median(values: number[]): number {
-  const s = [...values].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)];
-}
 
 async function main(): Promise<void> {
   const { values } = parseArgs({

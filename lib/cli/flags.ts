@@ -135,6 +135,52 @@ export async function runMain(
   Deno.exit(code);
 }
 
+/** The `-h, --help` flag every command has. */
+const HELP_FLAG = { help: { type: "boolean", short: "h" } } as const;
+
+/** The parsed arguments a command's main gets from {@linkcode runCommand}. */
+export interface ParsedArgs {
+  /** The flags. */
+  values: Flags;
+  /** The arguments that are not flags (only with `positionals: true`). */
+  positionals: string[];
+}
+
+/** Options for {@linkcode runCommand}. */
+export interface CommandOptions {
+  /** The command's usage text, printed for `-h`/`--help`. */
+  help: string;
+  /** The flag definitions (`-h, --help` is added). */
+  flags: ParseArgsConfig["options"];
+  /** Whether the command takes arguments that are not flags. */
+  positionals?: boolean;
+  /** The arguments (default `Deno.args`). */
+  args?: string[];
+}
+
+/**
+ * Runs a command's `main` through {@linkcode runMain}: parses the arguments
+ * with {@linkcode parseFlags} and answers `-h`/`--help` with the usage text
+ * (exit code 0) before `main` sees them, so every command handles help and
+ * flag mistakes the same way.
+ */
+export function runCommand(
+  main: (parsed: ParsedArgs) => Promise<number | void>,
+  options: CommandOptions,
+): Promise<void> {
+  return runMain(async () => {
+    const parsed = parseFlags(options.args ?? Deno.args, {
+      flags: { ...options.flags, ...HELP_FLAG },
+      positionals: options.positionals,
+    });
+    if (parsed.values.help) {
+      console.log(options.help);
+      return 0;
+    }
+    return await main(parsed);
+  });
+}
+
 /** Reads a flag that must be one of `choices` (its default comes from the flag config). */
 export function choiceFlag<const T extends string>(
   values: Flags,

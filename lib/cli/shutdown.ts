@@ -48,3 +48,26 @@ export function onShutdown(options: ShutdownOptions = {}): Shutdown {
     },
   };
 }
+
+/** A running service that {@linkcode serveUntilShutdown} waits for. */
+export interface Service {
+  /** One line about what it serves, printed after `ready: `. */
+  summary: string;
+  /** Stops it; `done` settles once it has. */
+  close(): unknown;
+  /** Settles when it has stopped. */
+  done: Promise<void>;
+}
+
+/**
+ * Prints `ready: SUMMARY` (the line `spawnProject` waits for), closes
+ * `service` on SIGINT or SIGTERM (logged on stderr) and waits until it has
+ * stopped. Signals are listened for only from here on: a signal while the
+ * service is still starting (training) stops the process at once.
+ */
+export async function serveUntilShutdown(service: Service): Promise<void> {
+  using shutdown = onShutdown({ log: (line) => console.error(line) });
+  shutdown.signal.onabort = () => service.close();
+  console.log(`ready: ${service.summary}`);
+  await service.done;
+}

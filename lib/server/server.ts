@@ -305,29 +305,16 @@ function countRemoteWorkers(
   backend: Socket,
   count: { connected: number },
 ): Socket {
-  const endpoint = "inproc://facezmq-backend-monitor";
-  backend.monitor(
-    endpoint,
-    MONITOR_EVENTS.accepted | MONITOR_EVENTS.disconnected,
-  );
-  const monitor = context.socket("PAIR");
-  monitor.connect(endpoint);
-  (async () => {
-    while (true) {
-      let parts: Uint8Array[];
-      try {
-        parts = await monitor.receive();
-      } catch {
-        return; // closed at shutdown
-      }
-      const { event } = parseMonitorEvent(parts);
+  return watchEvents(context, backend, {
+    endpoint: "inproc://facezmq-backend-monitor",
+    events: MONITOR_EVENTS.accepted | MONITOR_EVENTS.disconnected,
+    onEvent: ({ event }) => {
       if (event === MONITOR_EVENTS.accepted) count.connected++;
       else if (event === MONITOR_EVENTS.disconnected) {
         count.connected = Math.max(0, count.connected - 1);
       }
-    }
-  })();
-  return monitor;
+    },
+  });
 }
 
 /** ZMTP protocol errors libzmq reports for failed CURVE handshakes. */
@@ -342,14 +329,35 @@ function watchHandshakes(
   socket: Socket,
   log: (line: string) => void,
 ): Socket {
-  const endpoint = "inproc://facezmq-frontend-monitor";
-  socket.monitor(
-    endpoint,
-    MONITOR_EVENTS.handshakeFailedProtocol |
+  return watchEvents(context, socket, {
+    endpoint: "inproc://facezmq-frontend-monitor",
+    events: MONITOR_EVENTS.handshakeFailedProtocol |
       MONITOR_EVENTS.handshakeFailedNoDetail,
-  );
+    onEvent: ({ value }) => {
+      const why = HANDSHAKE_ERRORS[value] ??
+        `handshake failed (code 0x${value.toString(16)})`;
+      log(`refused a client: ${why}`);
+    },
+  });
+}
+
+/**
+ * Monitors `events` of `socket` through a PAIR socket on `endpoint`, calling
+ * `onEvent` for each until the monitor socket is closed at shutdown; returns
+ * the monitor socket.
+ */
+function watchEvents(
+  context: Context,
+  socket: Socket,
+  options: {
+    endpoint: string;
+    events: number;
+    onEvent: (event: ReturnType<typeof parseMonitorEvent>) => void;
+  },
+): Socket {
+  socket.monitor(options.endpoint, options.events);
   const monitor = context.socket("PAIR");
-  monitor.connect(endpoint);
+  monitor.connect(options.endpoint);
   (async () => {
     while (true) {
       let parts: Uint8Array[];
@@ -358,10 +366,7 @@ function watchHandshakes(
       } catch {
         return; // closed at shutdown
       }
-      const { value } = parseMonitorEvent(parts);
-      const why = HANDSHAKE_ERRORS[value] ??
-        `handshake failed (code 0x${value.toString(16)})`;
-      log(`refused a client: ${why}`);
+      options.onEvent(parseMonitorEvent(parts));
     }
   })();
   return monitor;

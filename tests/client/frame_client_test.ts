@@ -1,9 +1,10 @@
 import assert from "node:assert/strict";
 import {
   FrameClient,
+  type FrameClientOptions,
   ServerUnavailableError,
 } from "../../lib/client/frame_client.ts";
-import { Context } from "../../lib/zmq/zmq.ts";
+import { Context, type Socket } from "../../lib/zmq/zmq.ts";
 import { ClosedError } from "../../lib/zmq/errors.ts";
 
 const encoder = new TextEncoder();
@@ -25,6 +26,35 @@ function deadEndpoint(): string {
   return `tcp://127.0.0.1:${port}`;
 }
 
+/**
+ * Runs `body` with a REP socket bound on loopback as the server and a
+ * FrameClient with `options` connected to it; closes both afterwards.
+ */
+async function withServer(
+  options: FrameClientOptions,
+  body: (server: Socket, client: FrameClient) => Promise<void>,
+): Promise<void> {
+  const context = new Context();
+  let client: FrameClient | undefined;
+  try {
+    const server = context.socket("REP");
+    server.bind("tcp://127.0.0.1:*");
+    client = new FrameClient(server.lastEndpoint, options);
+    await body(server, client);
+  } finally {
+    await client?.close();
+    await context.close();
+  }
+}
+
+/** The error `exchange` rejects with; fails the test if it resolves. */
+function rejectionOf(exchange: Promise<unknown>): Promise<unknown> {
+  return exchange.then(
+    () => assert.fail("exchange resolved without a server"),
+    (error: unknown) => error,
+  );
+}
+
 /** Resolves with `promise`'s outcome, or rejects if it takes over `ms`. */
 async function within<T>(promise: Promise<T>, ms: number): Promise<T> {
   let timer: ReturnType<typeof setTimeout> | undefined;
@@ -42,17 +72,12 @@ async function within<T>(promise: Promise<T>, ms: number): Promise<T> {
 }
 
 Deno.test("a normal exchange returns the server's reply and needs no reconnect", async () => {
-  const context = new Context();
   const lines: string[] = [];
-  let client: FrameClient | undefined;
-  try {
-    const server = context.socket("REP");
-    server.bind("tcp://127.0.0.1:*");
-    client = new FrameClient(server.lastEndpoint, {
-      timeout: 2000,
-      retries: 1,
-      log: (line) => lines.push(line),
-    });
+  await withServer({
+    timeout: 2000,
+    retries: 1,
+    log: (line) => lines.push(line),
+  }, async (server, client) => {
     const served = (async () => {
       const request = await server.receive({ timeout: 5000 });
       await server.send([text("reply"), ...request], { timeout: 5000 });
@@ -74,24 +99,16 @@ Deno.test("a normal exchange returns the server's reply and needs no reconnect",
     assert.equal(client.reconnects, 0);
     assert.equal(client.inOutage, false);
     assert.deepEqual(lines, []);
-  } finally {
-    await client?.close();
-    await context.close();
-  }
+  });
 });
 
 Deno.test("a request the server drops is retried on a new socket with newly built parts", async () => {
-  const context = new Context();
   const lines: string[] = [];
-  let client: FrameClient | undefined;
-  try {
-    const server = context.socket("REP");
-    server.bind("tcp://127.0.0.1:*");
-    client = new FrameClient(server.lastEndpoint, {
-      timeout: 200,
-      retries: 3,
-      log: (line) => lines.push(line),
-    });
+  await withServer({
+    timeout: 200,
+    retries: 3,
+    log: (line) => lines.push(line),
+  }, async (server, client) => {
     let retryBuilt!: () => void;
     const secondBuild = new Promise<void>((resolve) => retryBuilt = resolve);
     const seen: string[][] = [];
@@ -127,10 +144,7 @@ Deno.test("a request the server drops is retried on a new socket with newly buil
       lines[1],
       /^server at tcp:\/\/127\.0\.0\.1:\d+ is back \(after \d+\.\d s\)$/,
     );
-  } finally {
-    await client?.close();
-    await context.close();
-  }
+  });
 });
 
 Deno.test("with retries 2 and no server, exchange gives up after 3 attempts with a clear error", async () => {
@@ -144,13 +158,10 @@ Deno.test("with retries 2 and no server, exchange gives up after 3 attempts with
   });
   try {
     let builds = 0;
-    const error = await client.exchange(() => {
+    const error = await rejectionOf(client.exchange(() => {
       builds++;
       return [text("anyone?")];
-    }).then(
-      () => assert.fail("exchange resolved without a server"),
-      (error: unknown) => error,
-    );
+    }));
     assert.ok(error instanceof ServerUnavailableError, String(error));
     assert.equal(error.name, "ServerUnavailableError");
     assert.equal(
@@ -170,28 +181,20 @@ Deno.test("with retries 2 and no server, exchange gives up after 3 attempts with
 });
 
 Deno.test("close() ends an exchange waiting for a reply", async () => {
-  const context = new Context();
-  let client: FrameClient | undefined;
-  try {
-    const server = context.socket("REP");
-    server.bind("tcp://127.0.0.1:*");
-    // A reply timeout far longer than the guard below: only close() can
-    // end this exchange in time.
-    client = new FrameClient(server.lastEndpoint, {
-      timeout: 60_000,
-      log: () => {},
-    });
-    const pending = client.exchange(() => [text("never answered")]);
-    pending.catch(() => {}); // observed below
-    assert.deepEqual(texts(await server.receive({ timeout: 5000 })), [
-      "never answered",
-    ]);
-    await client.close();
-    await assert.rejects(within(pending, 5000), ClosedError);
-  } finally {
-    await client?.close();
-    await context.close();
-  }
+  // A reply timeout far longer than the guard below: only close() can end
+  // this exchange in time.
+  await withServer(
+    { timeout: 60_000, log: () => {} },
+    async (server, client) => {
+      const pending = client.exchange(() => [text("never answered")]);
+      pending.catch(() => {}); // observed below
+      assert.deepEqual(texts(await server.receive({ timeout: 5000 })), [
+        "never answered",
+      ]);
+      await client.close();
+      await assert.rejects(within(pending, 5000), ClosedError);
+    },
+  );
 });
 
 Deno.test("close() ends an exchange retrying forever during an outage", async () => {
@@ -212,10 +215,7 @@ Deno.test("close() ends an exchange retrying forever during an outage", async ()
     pending.catch(() => {}); // observed below
     await outage;
     await client.close();
-    const error = await within(pending, 5000).then(
-      () => assert.fail("exchange resolved without a server"),
-      (error: unknown) => error,
-    );
+    const error = await rejectionOf(within(pending, 5000));
     // Closed mid-wait (ClosedError) or between attempts (the client's own
     // error): either way the exchange ended, and not by giving up.
     assert.ok(

@@ -22,9 +22,14 @@ import {
   startServer,
   waitUntil,
 } from "../support/processes.ts";
-
-const CLIP = "tests/fixtures/clip/clip.mp4";
-const CLIP_FRAMES = 60;
+import {
+  CLIP,
+  CLIP_FRAMES,
+  clipClientArgs,
+  countMatches,
+  facesByFrame,
+  framesOf,
+} from "../support/clip_client.ts";
 const TIMINGS = {
   decode: 0,
   detect: 1,
@@ -282,39 +287,15 @@ Deno.test("live input with 2 in flight rides out an outage: one notice each way,
   }
 });
 
-/** The frame numbers of the client's JSON lines. */
-function framesOf(stdout: string): number[] {
-  return stdout.trim().split("\n").filter((line) => line.length > 0).map((
-    line,
-  ) => JSON.parse(line).frame);
-}
-
-/** The faces of each JSON line, without the latency. */
-function facesByFrame(stdout: string): unknown[] {
-  return stdout.trim().split("\n").map((line) => JSON.parse(line).faces);
-}
-
-function countMatches(text: string, pattern: RegExp): number {
-  return text.match(new RegExp(pattern.source, "g"))?.length ?? 0;
-}
-
 function clientArgs(endpoint: string, inFlight: number): string[] {
-  return [
-    "--connect",
-    endpoint,
-    "--input",
-    CLIP,
-    "--every-frame",
-    "--json",
-    "--view",
-    "none",
+  return clipClientArgs(endpoint, [
     "--in-flight",
     String(inFlight),
     "--timeout",
     "1000",
     "--retries",
     "0",
-  ];
+  ]);
 }
 
 Deno.test("client --in-flight 3 against 2 workers: every frame in order, the same faces as one at a time", async () => {

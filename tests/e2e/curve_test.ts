@@ -13,14 +13,7 @@ import {
   stackLines,
   startServer,
 } from "../support/processes.ts";
-
-const CLIP = "tests/fixtures/clip/clip.mp4";
-
-function jsonFrames(stdout: string): number[] {
-  return stdout.trim().split("\n").filter((l) => l.length > 0).map((l) =>
-    JSON.parse(l).frame
-  );
-}
+import { CLIP, clipClientArgs, framesOf } from "../support/clip_client.ts";
 
 Deno.test("CURVE: a listed client is served, an unknown key and a plaintext client get nothing", async () => {
   const dir = await Deno.makeTempDir({ prefix: "facezmq_curve_" });
@@ -43,16 +36,7 @@ Deno.test("CURVE: a listed client is served, an unknown key and a plaintext clie
     "--stats",
     "0",
   ]);
-  const common = [
-    "--connect",
-    serverProcess.endpoint,
-    "--input",
-    CLIP,
-    "--every-frame",
-    "--json",
-    "--view",
-    "none",
-  ];
+  const common = clipClientArgs(serverProcess.endpoint);
   const aliceArgs = [
     ...common,
     "--curve-server-key",
@@ -100,7 +84,7 @@ Deno.test("CURVE: a listed client is served, an unknown key and a plaintext clie
     const served = await aliceRun.finished;
     assert.equal(served.code, 0, served.stderr);
     assert.deepEqual(
-      jsonFrames(served.stdout),
+      framesOf(served.stdout),
       Array.from({ length: 60 }, (_, i) => i),
     );
     assert.doesNotMatch(served.stderr, /not answering/);
@@ -126,7 +110,7 @@ Deno.test("CURVE: a listed client is served, an unknown key and a plaintext clie
     // The server carries on: alice is served again after the refusals.
     const again = await runClient([...aliceArgs, "--frames", "3"]);
     assert.equal(again.code, 0, again.stderr);
-    assert.deepEqual(jsonFrames(again.stdout), [0, 1, 2]);
+    assert.deepEqual(framesOf(again.stdout), [0, 1, 2]);
   } finally {
     aliceRun.kill("SIGKILL");
     await aliceRun.finished;

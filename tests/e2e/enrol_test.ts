@@ -18,8 +18,8 @@ import {
   startServer,
   startWorker,
 } from "../support/processes.ts";
+import { clipClientArgs } from "../support/clip_client.ts";
 
-const CLIP = "tests/fixtures/clip/clip.mp4";
 const ROOT = new URL("../../", import.meta.url).pathname;
 
 /** s5 is in frames 20-51 of the clip, right of x = 300 (clip_truth.json). */
@@ -30,17 +30,7 @@ async function s5Named(
   endpoint: string,
   extra: string[] = [],
 ): Promise<{ named: number; labels: string[] }> {
-  const run = await runClient([
-    "--connect",
-    endpoint,
-    "--input",
-    CLIP,
-    "--every-frame",
-    "--json",
-    "--view",
-    "none",
-    ...extra,
-  ]);
+  const run = await runClient(clipClientArgs(endpoint, extra));
   assert.equal(run.code, 0, run.stderr);
   const labels: string[] = [];
   let named = 0;

@@ -14,25 +14,14 @@ import {
   startServer,
   waitUntil,
 } from "../support/processes.ts";
-
-const CLIP = "tests/fixtures/clip/clip.mp4";
-const CLIP_FRAMES = 60;
-
-/** The frame numbers of the client's JSON lines. */
-function framesOf(stdout: string): number[] {
-  return stdout.trim().split("\n").filter((line) => line.length > 0).map((
-    line,
-  ) => JSON.parse(line).frame);
-}
-
-/** The faces of each JSON line, without the latency. */
-function facesByFrame(stdout: string): unknown[] {
-  return stdout.trim().split("\n").map((line) => JSON.parse(line).faces);
-}
-
-function countMatches(text: string, pattern: RegExp): number {
-  return text.match(new RegExp(pattern.source, "g"))?.length ?? 0;
-}
+import {
+  CLIP,
+  CLIP_FRAMES,
+  clipClientArgs,
+  countMatches,
+  facesByFrame,
+  framesOf,
+} from "../support/clip_client.ts";
 
 Deno.test("client survives the server being killed and restarted mid-stream", async () => {
   const port = freePort();
@@ -83,20 +72,9 @@ Deno.test("client survives the server being killed and restarted mid-stream", as
 
 Deno.test("client with --retries 2 and no server gives up with a clear message", async () => {
   const endpoint = `tcp://127.0.0.1:${freePort()}`;
-  const run = await runClient([
-    "--connect",
-    endpoint,
-    "--input",
-    CLIP,
-    "--every-frame",
-    "--json",
-    "--view",
-    "none",
-    "--timeout",
-    "300",
-    "--retries",
-    "2",
-  ]);
+  const run = await runClient(
+    clipClientArgs(endpoint, ["--timeout", "300", "--retries", "2"]),
+  );
   assert.notEqual(run.code, 0);
   assert.equal(run.stdout, "", "no frame was answered");
   assert.match(
@@ -193,20 +171,7 @@ Deno.test("capture faults give a one-line error and a non-zero exit", async (t) 
 
 /** Client args for streaming the whole clip to `endpoint`, retrying forever. */
 function streamArgs(endpoint: string): string[] {
-  return [
-    "--connect",
-    endpoint,
-    "--input",
-    CLIP,
-    "--every-frame",
-    "--json",
-    "--view",
-    "none",
-    "--timeout",
-    "500",
-    "--retries",
-    "0",
-  ];
+  return clipClientArgs(endpoint, ["--timeout", "500", "--retries", "0"]);
 }
 
 /** Checks a finished run: all 60 frames in order, one outage, one recovery. */

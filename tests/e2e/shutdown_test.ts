@@ -16,8 +16,8 @@ import {
   startServer,
   waitUntil,
 } from "../support/processes.ts";
+import { CLIP, clipClientArgs } from "../support/clip_client.ts";
 
-const CLIP = "tests/fixtures/clip/clip.mp4";
 /** The ffmpeg the client uses: on PATH, else the npm package's (a fresh machine). */
 const FFMPEG = await findFfmpeg();
 /** Generous bounds: they catch a wedged process, not a slow one. */
@@ -54,18 +54,9 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) {
 
 Deno.test("busy server exits with code 0 soon after SIGTERM", async () => {
   const server = await startServer(["--workers", "2", "--stats", "0"]);
-  const client = spawnClient([
-    "--connect",
-    server.endpoint,
-    "--input",
-    CLIP,
-    "--every-frame",
-    "--json",
-    "--view",
-    "none",
-    "--retries",
-    "0",
-  ]);
+  const client = spawnClient(
+    clipClientArgs(server.endpoint, ["--retries", "0"]),
+  );
   try {
     await waitUntil(() => jsonLines(client.stdout()) >= 5, {
       what: "the client's first frames",

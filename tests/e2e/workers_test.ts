@@ -5,26 +5,11 @@ import {
   startServer,
   startWorker,
 } from "../support/processes.ts";
-
-const CLIP = "tests/fixtures/clip/clip.mp4";
-const CLIP_FRAMES = 60;
-
-function clientArgs(endpoint: string): string[] {
-  return [
-    "--connect",
-    endpoint,
-    "--input",
-    CLIP,
-    "--every-frame",
-    "--json",
-    "--view",
-    "none",
-  ];
-}
-
-function frameNumbers(stdout: string): number[] {
-  return stdout.trim().split("\n").map((line) => JSON.parse(line).frame);
-}
+import {
+  CLIP_FRAMES,
+  clipClientArgs,
+  framesOf,
+} from "../support/clip_client.ts";
 
 /** Frames each worker reported in `stats:` lines, by worker id. */
 function framesPerWorker(log: string): Map<string, number> {
@@ -41,14 +26,14 @@ Deno.test("two worker threads share the frames of two concurrent clients", async
   const server = await startServer(["--workers", "2", "--stats", "1"]);
   try {
     const [a, b] = await Promise.all([
-      runClient(clientArgs(server.endpoint)),
-      runClient(clientArgs(server.endpoint)),
+      runClient(clipClientArgs(server.endpoint)),
+      runClient(clipClientArgs(server.endpoint)),
     ]);
     assert.equal(a.code, 0, a.stderr);
     assert.equal(b.code, 0, b.stderr);
     const all = [...Array(CLIP_FRAMES).keys()];
-    assert.deepEqual(frameNumbers(a.stdout), all);
-    assert.deepEqual(frameNumbers(b.stdout), all);
+    assert.deepEqual(framesOf(a.stdout), all);
+    assert.deepEqual(framesOf(b.stdout), all);
     // Workers report every second and the server prints every second: wait
     // for the lines that cover every frame, then check both threads worked.
     let shares = framesPerWorker(server.output());
@@ -74,13 +59,13 @@ Deno.test("remote workers connected to the backend do the work of a server with 
   ];
   try {
     const [a, b] = await Promise.all([
-      runClient(clientArgs(server.endpoint)),
-      runClient(clientArgs(server.endpoint)),
+      runClient(clipClientArgs(server.endpoint)),
+      runClient(clipClientArgs(server.endpoint)),
     ]);
     assert.equal(a.code, 0, a.stderr);
     assert.equal(b.code, 0, b.stderr);
-    assert.equal(frameNumbers(a.stdout).length, CLIP_FRAMES);
-    assert.equal(frameNumbers(b.stdout).length, CLIP_FRAMES);
+    assert.equal(framesOf(a.stdout).length, CLIP_FRAMES);
+    assert.equal(framesOf(b.stdout).length, CLIP_FRAMES);
     // The same people are named as with local workers.
     assert.match(a.stdout, /"label":"s\d"/);
     await new Promise((r) => setTimeout(r, 1500));

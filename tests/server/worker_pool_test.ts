@@ -10,7 +10,7 @@ import { unpackRecognizer } from "../../lib/face/recognizers.ts";
 import { trainFromFolder } from "../../lib/face/training.ts";
 import { type WorkerEvent, WorkerPool } from "../../lib/server/worker_pool.ts";
 import { faceRequest } from "../support/frames.ts";
-import { Context } from "../../lib/zmq/zmq.ts";
+import { Context, type Socket } from "../../lib/zmq/zmq.ts";
 import { MONITOR_EVENTS, parseMonitorEvent } from "../../lib/zmq/monitor.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
@@ -28,6 +28,43 @@ async function serverModel() {
   } finally {
     detector.close();
   }
+}
+
+/**
+ * Sends the ORL photo `image` through `backend` as frame `frameId` to a
+ * worker and returns the labels of its reply (checked to be that frame's).
+ */
+async function exchange(
+  backend: Socket,
+  image: string,
+  frameId: number,
+): Promise<string[]> {
+  // A DEALER talking to REP sends the empty delimiter REQ would add.
+  await backend.send([
+    new Uint8Array(0),
+    ...await faceRequest(`${ORL}/${image}`, { frameId, timestamp: 5 }),
+  ], {
+    timeout: 5000,
+  });
+  const [delimiter, ...replyParts] = await backend.receive({
+    timeout: 30_000,
+  });
+  assert.equal(delimiter.length, 0);
+  const reply = decodeReply(replyParts);
+  assert.equal(reply.kind, "reply");
+  if (reply.kind !== "reply") return [];
+  assert.equal(reply.frameId, frameId);
+  return reply.faces.map((f) => f.label);
+}
+
+/** A model of the 20 photos of train/ taken whole (no strangers). */
+async function wholeFacesModel() {
+  const { recognizer } = await trainFromFolder(`${ROOT}train`, {
+    faces: "whole",
+    strangers: false,
+    onWarning: () => {},
+  });
+  return recognizer;
 }
 
 Deno.test("pack/unpackRecognizer keeps histograms, labels, names, threshold, parameters and predictions", async () => {
@@ -112,25 +149,9 @@ Deno.test("a worker thread serves a backend DEALER, reports stats and stops", as
     );
     assert.equal(accepted.event, MONITOR_EVENTS.accepted);
 
-    // A DEALER talking to REP sends the empty delimiter REQ would add.
-    const empty = new Uint8Array(0);
     // ORL s2 image 8: a person in train/ (trained on images 1-5 only),
     // clearly nearer s2 than anybody else (LBPH's ratio rule).
-    await backend.send([
-      empty,
-      ...await faceRequest(`${ORL}/s2/8.pgm`, { frameId: 17, timestamp: 5 }),
-    ], {
-      timeout: 5000,
-    });
-    const [delimiter, ...replyParts] = await backend.receive({
-      timeout: 30_000,
-    });
-    assert.equal(delimiter.length, 0);
-    const reply = decodeReply(replyParts);
-    assert.equal(reply.kind, "reply");
-    if (reply.kind !== "reply") return;
-    assert.equal(reply.frameId, 17);
-    assert.deepEqual(reply.faces.map((f) => f.label), ["s2"]);
+    assert.deepEqual(await exchange(backend, "s2/8.pgm", 17), ["s2"]);
 
     await statsArrived;
     assert.equal(stats[0].id, 0);
@@ -166,23 +187,8 @@ Deno.test("a worker thread sharing the test's context serves over inproc", async
       detect: SERVER_DETECT_OPTIONS,
       statsInterval: 100,
     });
-    const empty = new Uint8Array(0);
     // ORL s2 image 7: a person in train/ (trained on images 1-5 only).
-    await backend.send([
-      empty,
-      ...await faceRequest(`${ORL}/s2/7.pgm`, { frameId: 3, timestamp: 5 }),
-    ], {
-      timeout: 5000,
-    });
-    const [delimiter, ...replyParts] = await backend.receive({
-      timeout: 30_000,
-    });
-    assert.equal(delimiter.length, 0);
-    const reply = decodeReply(replyParts);
-    assert.equal(reply.kind, "reply");
-    if (reply.kind !== "reply") return;
-    assert.equal(reply.frameId, 3);
-    assert.deepEqual(reply.faces.map((f) => f.label), ["s2"]);
+    assert.deepEqual(await exchange(backend, "s2/7.pgm", 3), ["s2"]);
   } finally {
     // The worker's socket lives in this context: it must be closed (stop)
     // before the context can terminate, or close() would wait for ever.
@@ -192,11 +198,7 @@ Deno.test("a worker thread sharing the test's context serves over inproc", async
 });
 
 Deno.test("unpackRecognizer refuses a packed model whose descriptors do not fit its labels and parameters", async () => {
-  const { recognizer } = await trainFromFolder(`${ROOT}train`, {
-    faces: "whole",
-    strangers: false, // the 20 faces of train/ only
-    onWarning: () => {},
-  });
+  const recognizer = await wholeFacesModel();
   const packed = recognizer.pack();
   const n = recognizer.descriptorSize;
   const longer = new Float32Array(packed.descriptors.length + 5);
@@ -241,11 +243,7 @@ Deno.test("unpackRecognizer refuses a packed model whose descriptors do not fit 
 });
 
 Deno.test("a model with histograms of the wrong length makes start reject with a clear error", async () => {
-  const { recognizer } = await trainFromFolder(`${ROOT}train`, {
-    faces: "whole",
-    strangers: false, // the 20 faces of train/ only
-    onWarning: () => {},
-  });
+  const recognizer = await wholeFacesModel();
   const packed = recognizer.pack();
   const n = recognizer.descriptorSize;
   const bad = {

@@ -42,34 +42,16 @@ export async function personVideo(
       ...(options.blur ? [`gblur=sigma=${options.blur}`] : []),
       "format=yuv420p",
     ];
-    const result = await new Deno.Command("ffmpeg", {
-      args: [
-        "-hide_banner",
-        "-loglevel",
-        "error",
-        "-nostdin",
-        "-y",
-        "-framerate",
-        "5",
-        "-i",
-        `${dir}/%d.pgm`,
-        "-vf",
-        filters.join(","),
-        "-c:v",
-        "libx264",
-        "-crf",
-        "18",
-        out,
-      ],
-      stdout: "null",
-      stderr: "piped",
-    }).output();
-    if (!result.success) {
-      throw new Error(
-        `ffmpeg could not make ${out}: ${
-          new TextDecoder().decode(result.stderr)
-        }`,
-      );
+    const error = await encodeH264(out, [
+      "-framerate",
+      "5",
+      "-i",
+      `${dir}/%d.pgm`,
+      "-vf",
+      filters.join(","),
+    ]);
+    if (error !== undefined) {
+      throw new Error(`ffmpeg could not make ${out}: ${error}`);
     }
   } finally {
     await Deno.remove(dir, { recursive: true });
@@ -82,29 +64,34 @@ export async function blurVideo(
   out: string,
   sigma: number,
 ): Promise<void> {
+  const error = await encodeH264(out, [
+    "-i",
+    input,
+    "-vf",
+    `gblur=sigma=${sigma},format=yuv420p`,
+  ]);
+  if (error !== undefined) throw new Error(error);
+}
+
+/**
+ * Runs ffmpeg quietly on the input arguments `args`, writing `out` as H.264
+ * (crf 18, nearly lossless so the faces stay detectable); returns ffmpeg's
+ * error output when it fails.
+ */
+async function encodeH264(
+  out: string,
+  args: string[],
+): Promise<string | undefined> {
   const result = await new Deno.Command("ffmpeg", {
     args: [
-      "-hide_banner",
-      "-loglevel",
-      "error",
-      "-nostdin",
-      "-y",
-      "-i",
-      input,
-      "-vf",
-      `gblur=sigma=${sigma},format=yuv420p`,
-      "-c:v",
-      "libx264",
-      "-crf",
-      "18",
-      out,
+      ...["-hide_banner", "-loglevel", "error", "-nostdin", "-y"],
+      ...args,
+      ...["-c:v", "libx264", "-crf", "18", out],
     ],
     stdout: "null",
     stderr: "piped",
   }).output();
-  if (!result.success) {
-    throw new Error(new TextDecoder().decode(result.stderr));
-  }
+  return result.success ? undefined : new TextDecoder().decode(result.stderr);
 }
 
 /** One frame of a video, grey, with the faces the server would find. */

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { openCapture } from "../../lib/video/capture.ts";
+import { type CaptureOptions, openCapture } from "../../lib/video/capture.ts";
 import { CaptureError } from "../../lib/video/capture_error.ts";
 import { findFfmpeg } from "../../lib/video/find_ffmpeg.ts";
 import { running } from "../support/video.ts";
@@ -22,6 +22,17 @@ interface TruthFace {
 const TRUTH: { frame: number; faces: TruthFace[] }[] = JSON.parse(
   Deno.readTextFileSync(TRUTH_PATH),
 );
+
+/** A 320x240 capture of the clip (unless `options` say otherwise). */
+function clipCapture(options: Partial<CaptureOptions> = {}) {
+  return openCapture({
+    ffmpeg: FFMPEG,
+    input: CLIP,
+    width: 320,
+    height: 240,
+    ...options,
+  });
+}
 
 /** The frame `n` of a video as ffmpeg decodes it on its own. */
 async function ffmpegFrame(path: string, n: number): Promise<Uint8Array> {
@@ -124,13 +135,7 @@ Deno.test("capture reads a video from an http URL", async () => {
   );
   try {
     const url = `http://127.0.0.1:${server.addr.port}/clip.mp4`;
-    const cap = openCapture({
-      ffmpeg: FFMPEG,
-      input: url,
-      width: 320,
-      height: 240,
-      everyFrame: true,
-    });
+    const cap = clipCapture({ input: url, everyFrame: true });
     let count = 0;
     while ((await cap.next()) !== null) count++;
     assert.equal(count, 60);
@@ -141,12 +146,7 @@ Deno.test("capture reads a video from an http URL", async () => {
 });
 
 Deno.test("live capture drops frames for a slow consumer and never hands out stale ones", async () => {
-  const cap = openCapture({
-    ffmpeg: FFMPEG,
-    input: CLIP,
-    width: 320,
-    height: 240,
-  });
+  const cap = clipCapture();
   let delivered = 0;
   let last = -1;
   let gaps = 0;
@@ -174,12 +174,7 @@ Deno.test("live capture drops frames for a slow consumer and never hands out sta
 });
 
 Deno.test("live capture keeps reading while the consumer blocks the thread", async () => {
-  const cap = openCapture({
-    ffmpeg: FFMPEG,
-    input: CLIP,
-    width: 320,
-    height: 240,
-  });
+  const cap = clipCapture();
   let delivered = 0;
   let last = -1;
   let previous: Uint8Array | null = null;
@@ -200,13 +195,7 @@ Deno.test("live capture keeps reading while the consumer blocks the thread", asy
 });
 
 Deno.test("closing a capture mid-stream stops ffmpeg promptly", async () => {
-  const cap = openCapture({
-    ffmpeg: FFMPEG,
-    input: CLIP,
-    width: 320,
-    height: 240,
-    loop: true,
-  });
+  const cap = clipCapture({ loop: true });
   const first = await cap.next();
   assert.ok(first !== null);
   assert.ok(running(cap.pid));
@@ -215,13 +204,7 @@ Deno.test("closing a capture mid-stream stops ffmpeg promptly", async () => {
   assert.equal(await cap.next(), null);
   await cap.close(); // twice is fine
 
-  const slow = openCapture({
-    ffmpeg: FFMPEG,
-    input: CLIP,
-    width: 320,
-    height: 240,
-    everyFrame: true,
-  });
+  const slow = clipCapture({ everyFrame: true });
   await slow.next(); // ffmpeg now blocks on a full pipe
   await slow.close();
   assert.ok(!running(slow.pid));

@@ -1,0 +1,76 @@
+/**
+ * How the detection tools score a detector against annotated photos:
+ * dlib's XML annotations, and one-to-one matching of detections to truth
+ * boxes.
+ *
+ * @module
+ */
+
+import type { Box } from "../lib/images/image.ts";
+
+/** Parses `<image file=...><box top left width height/>...</image>`. */
+export function parseAnnotations(xml: string): Map<string, Box[]> {
+  const result = new Map<string, Box[]>();
+  const imageRe = /<image\s+file='([^']+)'[^>]*>([\s\S]*?)<\/image>/g;
+  const boxRe =
+    /<box\s+top='(\d+)'\s+left='(\d+)'\s+width='(\d+)'\s+height='(\d+)'/g;
+  for (const m of xml.matchAll(imageRe)) {
+    const boxes: Box[] = [];
+    for (const b of m[2].matchAll(boxRe)) {
+      boxes.push({ x: +b[2], y: +b[1], w: +b[3], h: +b[4] });
+    }
+    result.set(m[1], boxes);
+  }
+  return result;
+}
+
+/** Intersection over union of two boxes. */
+export function iou(a: Box, b: Box): number {
+  const x0 = Math.max(a.x, b.x);
+  const y0 = Math.max(a.y, b.y);
+  const x1 = Math.min(a.x + a.w, b.x + b.w);
+  const y1 = Math.min(a.y + a.h, b.y + b.h);
+  const inter = Math.max(0, x1 - x0) * Math.max(0, y1 - y0);
+  return inter / (a.w * a.h + b.w * b.h - inter);
+}
+
+/**
+ * Whether `found` finds `truth`: its centre inside the truth box, or IoU at
+ * least 0.3 (dlib's boxes are tighter than Haar's).
+ */
+export function matches(truth: Box, found: Box): boolean {
+  const cx = found.x + found.w / 2;
+  const cy = found.y + found.h / 2;
+  const centreInside = cx >= truth.x && cx <= truth.x + truth.w &&
+    cy >= truth.y && cy <= truth.y + truth.h;
+  return centreInside || iou(truth, found) >= 0.3;
+}
+
+/** Greedy one-to-one matching: returns [found truths, false positives]. */
+export function score(truths: Box[], found: Box[]): [number, number] {
+  const used = new Set<number>();
+  let hits = 0;
+  for (const t of truths) {
+    let best = -1;
+    let bestIou = -1;
+    found.forEach((f, i) => {
+      if (used.has(i) || !matches(t, f)) return;
+      const v = iou(t, f);
+      if (v > bestIou) {
+        bestIou = v;
+        best = i;
+      }
+    });
+    if (best >= 0) {
+      used.add(best);
+      hits++;
+    }
+  }
+  return [hits, found.length - used.size];
+}
+
+/** The median of `values` (the upper one of an even count). */
+export function median(values: number[]): number {
+  const s = [...values].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)];
+}
