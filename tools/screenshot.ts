@@ -1,7 +1,8 @@
 /**
  * Takes the README's picture of the `--view web` page: a server on train/,
  * a client playing a stretch of samples/sample.mp4 with a known and an
- * unknown person in it, and headless chromium on the client's page.
+ * unknown person in it (each followed as one track: `#N` on the boxes and
+ * in the list), and headless chromium on the client's page.
  *
  * ```sh
  * deno run -A tools/screenshot.ts [--out docs/web_page.png] [--chromium /usr/bin/chromium]
@@ -39,17 +40,19 @@ async function main(): Promise<void> {
   let client: ReadyProcess | undefined;
   let browser: Browser | undefined;
   try {
-    // Frames 252-284 of the sample (s4 and s5, who is not trained), played
-    // forwards and backwards for 24 s: both stay in view, moving smoothly,
+    // Frames 96-150 of the sample, played forwards and backwards for 26 s:
+    // two people stay in view, moving smoothly, one the recogniser names
+    // (s2) and one it does not (s1, trained, but at distances just over
+    // the threshold from this angle): each keeps one track and one name,
     // so the page settles on one known person and one unknown face.
     const input = `${dir}/sample.mp4`;
     const ffmpeg = await findFfmpeg();
     await run(ffmpeg, [
       ...["-v", "error", "-i", `${PROJECT_ROOT}samples/sample.mp4`],
       "-filter_complex",
-      "[0:v]trim=start_frame=252:end_frame=285,setpts=PTS-STARTPTS," +
+      "[0:v]trim=start_frame=96:end_frame=151,setpts=PTS-STARTPTS," +
       "split[a][b];[b]reverse[r];[a][r]concat=n=2:v=1," +
-      "loop=loop=10:size=66:start=0,setpts=N/30/TB[out]",
+      "loop=loop=6:size=110:start=0,setpts=N/30/TB[out]",
       ...["-map", "[out]", "-r", "30", "-c:v", "mpeg4", "-q:v", "2", input],
     ]);
 
