@@ -9,7 +9,7 @@
  */
 
 import { choiceFlag, type Flags, numberFlag, UsageError } from "./flags.ts";
-import { DEFAULT_AMBIGUITY } from "../face/naming.ts";
+import { UNKNOWN_RULES } from "../face/naming.ts";
 import { RECOGNIZER_KINDS, type RecognizerKind } from "../face/recognizer.ts";
 import type { FaceMode } from "../face/training.ts";
 
@@ -57,8 +57,8 @@ const HELP: Record<ModelFlag, string> = {
                          (default: the model's, calibrated on the training set)`,
   ambiguity:
     `  --ambiguity R          name a face only if its best distance is at most R
-                         times the next person's (default ${DEFAULT_AMBIGUITY};
-                         1 = always name the nearest person)`,
+                         times the next person's (default: lbph ${UNKNOWN_RULES.lbph.ambiguity},
+                         resnet ${UNKNOWN_RULES.resnet.ambiguity}; 1 = always name the nearest person)`,
 };
 
 /** All the model flags, in help order. */
