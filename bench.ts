@@ -1,7 +1,7 @@
 /**
  * `deno task bench`: measures facezmq end to end on a clip (every frame, as
- * fast as it goes) and, when native OpenCV is at hand, the original Python
- * design on the same clip in the same run. The work is
+ * fast as it goes, or live at the clip's rate) and, when native OpenCV is at
+ * hand, the original Python design on the same clip in the same run. The work is
  * {@linkcode runBench} in lib/measure/bench.ts.
  *
  * ```sh
@@ -48,9 +48,14 @@ Usage: deno task bench [options]
   --levers               also run one lever at a time: detect width 0/320/240,
                          send grey/rgb/jpeg, draw client/server, 1 and 2 workers
 
-Besides the main run: --in-flight 1, detection at full size, the clients of
---clients at once, 2 remote worker processes (--workers 0), the resnet
-recogniser (reported as skipped when it fails), and the original design
+The main run is the client's defaults: it follows faces (version 2 track
+hints: settled faces are not recognised, and between full scans the server
+looks for faces only around the tracks), every frame of the clip as fast as
+answers come. Besides it: --in-flight 1, no tracks (version 1: every frame
+detected whole, every face recognised), live (the clip at its own 30 fps,
+newest frame only), detection at full size, the clients of --clients at
+once, 2 remote worker processes (--workers 0), the resnet recogniser every
+frame and live (reported as skipped when it fails), and the original design
 (bench/original_server.py as it was, and with facezmq's detection settings).
   --repeat N             run each setting N times, keep the fastest (default 1)
   --quick                a few seconds: 30 frames, the main run only

@@ -34,6 +34,8 @@ export interface SentRequest {
   bytes: number;
   /** Its protocol version (2 carries track hints). */
   version: ProtocolVersion;
+  /** The server was asked to look for faces only around the hints. */
+  tracksOnly: boolean;
 }
 
 /** Builds the requests of one session, numbering them. */
@@ -55,10 +57,19 @@ export class FrameRequests {
     this.#version = options.tracks ? 2 : 1;
   }
 
-  /** The request for `picture`, with the next frame id (and `hints` in version 2). */
-  build(picture: Image, hints?: TrackHint[]): SentRequest {
+  /**
+   * The request for `picture`, with the next frame id (and `hints` in
+   * version 2; `tracksOnly` asks the server to look for faces only around
+   * them, which needs at least one).
+   */
+  build(
+    picture: Image,
+    hints?: TrackHint[],
+    options: { tracksOnly?: boolean } = {},
+  ): SentRequest {
     const startedAt = performance.now();
     const frameId = this.#nextId++ >>> 0;
+    const tracksOnly = this.#version === 2 && (options.tracksOnly ?? false);
     const parts = encodeRequest({
       kind: "frame",
       ...pixelsFor(picture, this.#send),
@@ -68,7 +79,9 @@ export class FrameRequests {
       timestamp: startedAt,
       reply: this.#serverDraws ? "faces+frame" : "faces",
       frameFormat: this.#serverDraws ? "rgb24" : undefined,
-      ...(this.#version === 2 ? { version: 2, hints: hints ?? [] } : {}),
+      ...(this.#version === 2
+        ? { version: 2, hints: hints ?? [], tracksOnly }
+        : {}),
     });
     return {
       parts,
@@ -77,6 +90,7 @@ export class FrameRequests {
       builtAt: performance.now(),
       bytes: parts.reduce((sum, part) => sum + part.length, 0),
       version: this.#version,
+      tracksOnly,
     };
   }
 }

@@ -28,6 +28,7 @@ import { loadOpenCV } from "../face/opencv.ts";
 import { mean, percentile } from "../measure/stats.ts";
 import type { FrameReply, ReplyFace, Timings } from "../protocol/binary.ts";
 import { lookAt } from "../tracking/appearance.ts";
+import { SceneWatch } from "../tracking/scene.ts";
 import {
   type TrackedFace,
   Tracker,
@@ -269,6 +270,7 @@ export async function runSession(
   const signal = options.signal;
   const ffmpeg = await findFfmpeg({ override: options.ffmpeg });
   await using cleanup = new AsyncDisposableStack();
+  const connect = options.connect ?? "tcp://127.0.0.1:5555";
 
   const outputs = await openOutputs({
     view: options.view ?? "none",
@@ -279,6 +281,14 @@ export async function runSession(
     fps: options.fps ?? 30,
     ffmpeg,
     ffplay: options.ffplay,
+    tracks: options.track ?? true,
+    // The page names an unknown track's person from the crops it kept;
+    // the track is recognised again at once, to show the new name.
+    enrol: {
+      endpoint: connect,
+      curve: options.curve,
+      onEnrolled: (track) => tracker?.recheck(track),
+    },
     log,
   });
   cleanup.defer(() => outputs.close());
@@ -301,7 +311,6 @@ export async function runSession(
     });
   let capture: Capture = openSource();
   cleanup.defer(() => capture.close());
-  const connect = options.connect ?? "tcp://127.0.0.1:5555";
   const inFlight = Math.max(1, Math.floor(options.inFlight ?? IN_FLIGHT));
   const exchange = options.exchange ?? new FrameClient(connect, {
     inFlight,
@@ -350,6 +359,7 @@ export async function runSession(
 
   const tracking = options.track ?? true;
   const tracker = tracking ? new Tracker() : undefined;
+  const scene = new SceneWatch();
   const frameSeconds = 1 / (options.fps ?? 30);
   // A file's own clock: frames come as fast as answers, not at its rate.
   const timeOf = (shot: Shot) =>
@@ -395,10 +405,18 @@ export async function runSession(
       // Where the tracks should be in this frame, and which faces need the
       // recogniser (the picture is not drawn on yet).
       const picture = shot.picture;
-      sent = requests.build(
-        picture,
-        tracker?.hints(timeOf(shot), { look: (box) => lookAt(picture, box) }),
-      );
+      // Between full scans the server looks only around the tracks, unless
+      // the picture changed where that search does not look.
+      const tracksOnly = tracker
+        ? !tracker.fullScan(timeOf(shot), {
+          changedAway: (boxes) => scene.changedAway(picture, boxes),
+        })
+        : false;
+      const hints = tracker?.hints(timeOf(shot), {
+        look: (box) => lookAt(picture, box),
+        fullScan: !tracksOnly,
+      });
+      sent = requests.build(picture, hints, { tracksOnly });
       return sent.parts;
     }).then((parts) => ({ shot, sent, parts, receivedAt: performance.now() }));
   };
@@ -416,7 +434,12 @@ export async function runSession(
       threshold: reply.threshold,
       look: (box) => lookAt(shot.picture, box),
     });
-    if (update) options.onTracks?.(update, time);
+    if (tracker && !sent.tracksOnly) scene.scanned(shot.picture);
+    if (update) {
+      options.onTracks?.(update, time);
+      // Before the boxes are drawn: the page keeps crops of unknown faces.
+      outputs.follow(shot.picture, { ...update, frame: shot.index });
+    }
     const t3 = performance.now();
     const canvas = wantPicture
       ? annotate(shot.picture, reply, update?.faces)
@@ -691,7 +714,6 @@ class Tally {
       frames: this.frames,
       fps: this.#windowFps,
       latencyMs: result.latencyMs,
-      faces: result.tracked?.map(asShown) ?? result.faces,
     };
   }
 

@@ -119,6 +119,13 @@ const DEFAULTS: Required<DetectOptions> = {
 const CONFIRM_MARGIN = 0.3;
 const CONFIRM_MIN = 0.7;
 const CONFIRM_MAX = 1.5;
+/**
+ * {@linkcode FaceDetector.detectNear}'s window: a box grown by half its
+ * width on each side, twice its size. A client's track predicts its face's
+ * box from its speed; at 30 fps a face moves a few percent of its width a
+ * frame, and this leaves room for a prediction off by a third of it.
+ */
+const NEAR_MARGIN = 0.5;
 /** OpenCV's grouping tolerance (`GROUP_EPS` in cascadedetect.cpp). */
 const GROUP_EPS = 0.2;
 
@@ -289,6 +296,57 @@ export class FaceDetector {
     if (this.#closed) throw new Error("FaceDetector: detect() after close()");
     const o = mergeOptions(this.#defaults, options);
     const cascade = this.#cascade(o.cascade);
+    const grey = this.#greyOf(image);
+    if (o.confirm) return this.#confirmed(grey, cascade, o);
+    const { width, height } = image;
+    let scale = 1;
+    let target = grey;
+    if (o.maxWidth > 0 && width > o.maxWidth) {
+      target = this.#shrink(grey, this.#small, o.maxWidth);
+      scale = width / target.cols;
+    }
+    return this.#scan(cascade.classifier, target, scale, o, {
+      minSize: o.minSize,
+      maxSize: o.maxSize,
+      minNeighbors: o.minNeighbors,
+    }).map((r) => scaleBox(r, scale, width, height));
+  }
+
+  /**
+   * Finds faces only near `boxes`, where faces are expected (a client's
+   * tracks, protocol version 2's `tracks only`): around each box, the
+   * search that `confirm` makes around a candidate (detectMultiScale with
+   * `minNeighbors` at full resolution, faces of 0.7-1.5 times the box's
+   * width), in a window grown by half the box's width on each side, since
+   * the face may have moved. No pass over the whole frame: a face far from
+   * every box is not found, which is what makes this a few percent of the
+   * cost of {@linkcode FaceDetector.detect}. Boxes in the order of `boxes`;
+   * a face near two boxes is found once; empty boxes find nothing.
+   * `confirm` and `maxWidth` do not apply.
+   *
+   * @throws {Error} when the image is malformed or the detector is closed.
+   */
+  detectNear(
+    image: Image,
+    boxes: readonly Box[],
+    options: DetectOptions = {},
+  ): Box[] {
+    if (this.#closed) {
+      throw new Error("FaceDetector: detectNear() after close()");
+    }
+    const o = mergeOptions(this.#defaults, options);
+    const cascade = this.#cascade(o.cascade);
+    const grey = this.#greyOf(image);
+    const found: Box[] = [];
+    for (const box of boxes) {
+      if (!(box.w > 0 && box.h > 0)) continue;
+      this.#around(grey, cascade, box, o, { margin: NEAR_MARGIN, found });
+    }
+    return found;
+  }
+
+  /** `image` checked and in WASM memory, as grey (a Mat of this detector's). */
+  #greyOf(image: Image): CV {
     const cv = this.#cv;
     const { width, height, channels } = image;
     if (
@@ -313,18 +371,7 @@ export class FaceDetector {
       cv.cvtColor(this.#input, this.#grey, cv.COLOR_RGB2GRAY);
       grey = this.#grey;
     }
-    if (o.confirm) return this.#confirmed(grey, cascade, o);
-    let scale = 1;
-    let target = grey;
-    if (o.maxWidth > 0 && width > o.maxWidth) {
-      target = this.#shrink(grey, this.#small, o.maxWidth);
-      scale = width / target.cols;
-    }
-    return this.#scan(cascade.classifier, target, scale, o, {
-      minSize: o.minSize,
-      maxSize: o.maxSize,
-      minNeighbors: o.minNeighbors,
-    }).map((r) => scaleBox(r, scale, width, height));
+    return grey;
   }
 
   /** `grey` shrunk (INTER_AREA) into `into` to `maxWidth` wide. */
@@ -370,10 +417,8 @@ export class FaceDetector {
 
   /** The two-stage search of {@linkcode DetectOptions.confirm}. */
   #confirmed(grey: CV, cascade: Cascade, o: Required<DetectOptions>): Box[] {
-    const cv = this.#cv;
     const { classifier, window } = cascade;
     const width = grey.cols;
-    const height = grey.rows;
     // Stage 1. On each copy only scales below 2 are scanned, where OpenCV
     // steps 2 pixels; at 2 and above it steps 1 pixel, 4 times the windows
     // for the same scales, and half the copy's width covers them instead.
@@ -410,38 +455,58 @@ export class FaceDetector {
     }
     const found: Box[] = [];
     for (const c of cluster(raw, GROUP_EPS)) {
-      if (c.w * CONFIRM_MAX < o.minSize) continue;
-      const m = c.w * CONFIRM_MARGIN;
-      const x0 = Math.max(0, Math.floor(c.x - m));
-      const y0 = Math.max(0, Math.floor(c.y - m));
-      const x1 = Math.min(width, Math.ceil(c.x + c.w + m));
-      const y1 = Math.min(height, Math.ceil(c.y + c.h + m));
-      if (x1 - x0 < window || y1 - y0 < window) continue;
-      const roi = grey.roi(new cv.Rect(x0, y0, x1 - x0, y1 - y0));
-      let boxes: Box[];
-      try {
-        const minSize = Math.max(o.minSize, Math.round(c.w * CONFIRM_MIN));
-        const maxSize = o.maxSize > 0
-          ? Math.min(o.maxSize, Math.round(c.w * CONFIRM_MAX))
-          : Math.round(c.w * CONFIRM_MAX);
-        boxes = this.#scan(classifier, roi, 1, o, {
-          minSize,
-          maxSize,
-          minNeighbors: o.minNeighbors,
-        });
-      } finally {
-        roi.delete();
-      }
-      for (const r of boxes) {
-        const box = { x: r.x + x0, y: r.y + y0, w: r.w, h: r.h };
-        if (!(centreInside(c, box) || centreInside(box, c))) continue;
-        if (found.some((f) => centreInside(f, box) || centreInside(box, f))) {
-          continue;
-        }
-        found.push(box);
-      }
+      this.#around(grey, cascade, c, o, { margin: CONFIRM_MARGIN, found });
     }
     return found;
+  }
+
+  /**
+   * Stage 2 of `confirm` around `c`: detectMultiScale with `minNeighbors`
+   * at full resolution on the window of `c` grown by `margin` times its
+   * width on each side, for faces of 0.7-1.5 times its width. Boxes with
+   * their centre in `c` (or holding its centre) that no box of `found`
+   * already covers are added to `found`.
+   */
+  #around(
+    grey: CV,
+    cascade: Cascade,
+    c: Box,
+    o: Required<DetectOptions>,
+    at: { margin: number; found: Box[] },
+  ): void {
+    const cv = this.#cv;
+    const { classifier, window } = cascade;
+    const { found } = at;
+    if (c.w * CONFIRM_MAX < o.minSize) return;
+    const m = c.w * at.margin;
+    const x0 = Math.max(0, Math.floor(c.x - m));
+    const y0 = Math.max(0, Math.floor(c.y - m));
+    const x1 = Math.min(grey.cols, Math.ceil(c.x + c.w + m));
+    const y1 = Math.min(grey.rows, Math.ceil(c.y + c.h + m));
+    if (x1 - x0 < window || y1 - y0 < window) return;
+    const roi = grey.roi(new cv.Rect(x0, y0, x1 - x0, y1 - y0));
+    let boxes: Box[];
+    try {
+      const minSize = Math.max(o.minSize, Math.round(c.w * CONFIRM_MIN));
+      const maxSize = o.maxSize > 0
+        ? Math.min(o.maxSize, Math.round(c.w * CONFIRM_MAX))
+        : Math.round(c.w * CONFIRM_MAX);
+      boxes = this.#scan(classifier, roi, 1, o, {
+        minSize,
+        maxSize,
+        minNeighbors: o.minNeighbors,
+      });
+    } finally {
+      roi.delete();
+    }
+    for (const r of boxes) {
+      const box = { x: r.x + x0, y: r.y + y0, w: r.w, h: r.h };
+      if (!(centreInside(c, box) || centreInside(box, c))) continue;
+      if (found.some((f) => centreInside(f, box) || centreInside(box, f))) {
+        continue;
+      }
+      found.push(box);
+    }
   }
 
   /** Frees the classifier and buffers. The detector is unusable afterwards. */

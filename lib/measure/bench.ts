@@ -1,7 +1,8 @@
 /**
  * The runs of `deno task bench`: facezmq end to end on a clip (every frame,
- * as fast as it goes) in each setting, and, when native OpenCV is at hand,
- * the original Python design on the same clip.
+ * as fast as it goes, or live at the clip's rate) in each setting, and,
+ * when native OpenCV is at hand, the original Python design on the same
+ * clip.
  *
  * The server runs as a process (`server.ts`, and `worker.ts` processes for
  * the remote-workers run); the clients are sessions in this process
@@ -20,6 +21,7 @@ import {
   type Accuracy,
   type BenchResult,
   fixed,
+  missedFaces,
   type OriginalResult,
   peakMemoryMiB,
   resetPeakMemory,
@@ -163,6 +165,7 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
   }
   const main = runs[0];
   let mainOnSameFrames: Accuracy | null = null;
+  let missedOfOriginal: string[] | null = null;
   if (originals.length > 0) {
     // Every design scored on the frames all of them answered.
     const common = new Set(main.seen.map((f) => f.frame));
@@ -172,6 +175,13 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
     }
     const truth = options.truth.filter((t) => common.has(t.frame));
     mainOnSameFrames = scoreFaces(main.seen, truth);
+    const faithful = originals.find((o) => o.faithful);
+    if (faithful) {
+      missedOfOriginal = missedFaces(main.seen, {
+        reference: faithful.seen,
+        truth,
+      });
+    }
     original = originals.map(({ seen, ...o }) => ({
       ...o,
       accuracy: scoreFaces(seen, truth),
@@ -192,6 +202,7 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
     skipped: [...failed, ...skipped],
     original,
     mainOnSameFrames,
+    missedOfOriginal,
     ratio: yardstick
       ? {
         fps: main.result.fps / yardstick.fps,
@@ -216,6 +227,9 @@ function plan(options: BenchOptions): Planned[] {
     clients: 1,
     remoteWorkers: 0,
     recognizer: "lbph",
+    // The client's defaults: it follows faces; a file goes every frame.
+    tracks: true,
+    live: false,
   };
   const settings: Planned[] = [{ ...base, name: "main" }];
   const keyOf = ({ name: _, optional: __, ...setting }: Partial<Planned>) =>
@@ -230,6 +244,10 @@ function plan(options: BenchOptions): Planned[] {
   if (options.quick) return settings;
   // The client that waits for each answer, as the original does.
   add("in-flight 1", { inFlight: 1 });
+  // Every frame detected whole and every face recognised (version 1).
+  add("no tracks", { tracks: false });
+  // A camera's pace: what a live client sees.
+  add("live", { live: true });
   // Detection at full size against the downscaled default: speed and accuracy.
   add("detect full", { detectWidth: 0 });
   add(`detect ${SERVER_DETECT_OPTIONS.maxWidth}`, {
@@ -252,8 +270,9 @@ function plan(options: BenchOptions): Planned[] {
     workers: 0,
     remoteWorkers: REMOTE_WORKERS,
   });
-  // Runs once lib/face/resnet.ts works; reported as skipped until then.
+  // Reported as skipped when lib/face/resnet.ts cannot load its networks.
   add("resnet", { recognizer: "resnet", optional: true });
+  add("resnet live", { recognizer: "resnet", live: true, optional: true });
   return settings;
 }
 
@@ -396,6 +415,7 @@ async function measure(
   options.selfPeak.reset();
   await runClient({
     ...client,
+    setting: { ...setting, live: false },
     frames: Math.min(WARMUP_FRAMES, options.frames),
   });
   const runs = await Promise.all(
@@ -411,6 +431,8 @@ async function measure(
   for (const run of runs) {
     stages.addTotals(run.stages.frames, run.stages.totals());
   }
+  const recognised = runs.reduce((sum, run) => sum + run.recognised, 0);
+  const recogniseMs = runs.reduce((sum, run) => sum + run.recogniseMs, 0);
   const serverPeaks = server.pids.map((pid) => peakMemoryMiB(pid));
   return {
     result: {
@@ -422,6 +444,9 @@ async function measure(
         run.frames / Math.max(1e-9, (run.ended - run.started) / 1000)
       ),
       latency: summarize(runs.flatMap((run) => run.latencies)),
+      dropped: runs.reduce((sum, run) => sum + run.dropped, 0),
+      recognisedPerFrame: recognised / frames,
+      recogniseMsPerFace: recognised > 0 ? recogniseMs / recognised : NaN,
       requestKiB: runs.reduce((sum, run) => sum + run.requestBytes, 0) /
         frames / 1024,
       replyKiB: runs.reduce((sum, run) => sum + run.replyBytes, 0) / frames /
@@ -445,14 +470,20 @@ interface ClientRun {
   requestBytes: number;
   replyBytes: number;
   stages: StageStats;
+  /** Faces the server recognised, and its recognise ms over all frames. */
+  recognised: number;
+  recogniseMs: number;
+  dropped: number;
   started: number;
   ended: number;
 }
 
 /**
  * One client session: every frame of the clip (up to `frames`) through the
- * server, as fast as replies come, `inFlight` at a time. It draws every
- * frame, as a camera client that shows the picture would.
+ * server, as fast as replies come, `inFlight` at a time; or, `live`, the
+ * clip at its own rate, the newest frame whenever a slot is free. It draws
+ * every frame, as a camera client that shows the picture would, and with
+ * tracks reports the names it shows (its tracks').
  */
 async function runClient(options: {
   endpoint: string;
@@ -467,24 +498,27 @@ async function runClient(options: {
     requestBytes: 0,
     replyBytes: 0,
     stages: new StageStats(),
+    recognised: 0,
+    recogniseMs: 0,
   };
   const summary = await runSession({
     connect: options.endpoint,
     input: options.input,
     width: WIDTH,
     height: HEIGHT,
-    everyFrame: true,
+    everyFrame: !setting.live,
     frames: options.frames,
     inFlight: setting.inFlight,
     send: setting.send,
     draw: setting.draw,
     timeout: 30_000,
     retries: 1,
-    // Scored per frame on the recogniser's own answers (version 1): with
-    // tracks the server skips faces whose name is settled.
-    track: false,
+    track: setting.tracks,
     onPicture: () => {},
     onFrame: ({ timings: t, server, ...result }) => {
+      run.recognised += result.faces.filter((f) => f.recognised !== false)
+        .length;
+      run.recogniseMs += server.recognise;
       run.stages.add({
         capture: t.capture,
         encode: t.encode,
@@ -503,12 +537,14 @@ async function runClient(options: {
       run.replyBytes += result.replyBytes;
       run.seen.push({
         frame: result.frame,
-        faces: result.faces.map(({ x, y, w, h, label }) => ({
+        // What the client shows: with tracks, the track's name (a skipped
+        // face has no label of its own).
+        faces: result.faces.map(({ x, y, w, h, label }, i) => ({
           x,
           y,
           w,
           h,
-          label,
+          label: result.tracked?.[i]?.name ?? label,
         })),
       });
     },
@@ -518,6 +554,7 @@ async function runClient(options: {
   return {
     ...run,
     frames: summary.frames,
+    dropped: summary.dropped,
     started: summary.started,
     ended: summary.ended,
   };

@@ -193,6 +193,42 @@ export function scoreFaces(
   };
 }
 
+/**
+ * The truth faces `reference` found (as {@linkcode scoreFaces} matches
+ * them) that `seen` did not: `frame:index` keys of truth faces, on the
+ * frames both answered.
+ */
+export function missedFaces(
+  seen: readonly SeenFrame[],
+  options: { reference: readonly SeenFrame[]; truth: readonly TruthFrame[] },
+): string[] {
+  const ours = new Map(seen.map((entry) => [entry.frame, entry.faces]));
+  const theirs = new Map(
+    options.reference.map((entry) => [entry.frame, entry.faces]),
+  );
+  const missed: string[] = [];
+  for (const { frame, faces } of options.truth) {
+    const a = ours.get(frame);
+    const b = theirs.get(frame);
+    if (a === undefined || b === undefined) continue;
+    const found = foundIn(a, faces);
+    foundIn(b, faces).forEach((hit, i) => {
+      if (hit && !found[i]) missed.push(`${frame}:${i}`);
+    });
+  }
+  return missed;
+}
+
+/** Per truth face, whether `seen` found it (the matching of scoreFaces). */
+function foundIn(seen: readonly SeenFace[], truth: readonly TruthFace[]) {
+  const unused = [...seen];
+  return truth.map((box) => {
+    const index = unused.findIndex((face) => centreInside(face, box));
+    if (index >= 0) unused.splice(index, 1);
+    return index >= 0;
+  });
+}
+
 /** Mean and percentiles of a list of durations (ms); NaN when empty. */
 export interface Summary {
   /** Number of values. */
@@ -305,6 +341,19 @@ export interface Setting {
   draw: "client" | "server";
   /** Concurrent clients. */
   clients: number;
+  /**
+   * The clients follow faces (the client's default): version 2 requests
+   * with track hints, so the server skips the recogniser for settled faces
+   * and, between full scans, looks for faces only around the tracks. False:
+   * version 1, every frame detected whole and every face recognised.
+   */
+  tracks: boolean;
+  /**
+   * The clip is played at its own rate (30 fps) as a camera would deliver
+   * it, the session keeping only the newest frame; false: every frame, as
+   * fast as answers come.
+   */
+  live: boolean;
 }
 
 /** Everything measured for one setting. */
@@ -333,6 +382,15 @@ export interface RunResult {
   requestKiB: number;
   /** Mean KiB per reply. */
   replyKiB: number;
+  /**
+   * Frames of a live run never sent or never shown (the clients were too
+   * slow for the clip's rate); 0 for every-frame runs.
+   */
+  dropped: number;
+  /** Faces the server recognised, per frame (all clients). */
+  recognisedPerFrame: number;
+  /** Server recognise ms per recognised face (NaN when none was). */
+  recogniseMsPerFace: number;
 }
 
 /** What the original design measured. */
@@ -403,6 +461,11 @@ export interface BenchResult {
   mainOnSameFrames: Accuracy | null;
   /** facezmq's main run over the faithful original: fps and server ms, or null. */
   ratio: { fps: number; serverMs: number } | null;
+  /**
+   * Truth faces the faithful original found and facezmq's main run did not
+   * (`frame:index`), or null without the original.
+   */
+  missedOfOriginal?: string[] | null;
 }
 
 /** `full` for detection width 0. */
@@ -449,7 +512,9 @@ export function formatReport(result: BenchResult): string {
   const original = faithfulOriginal(result);
   const out: string[] = [
     `facezmq bench: ${result.input} at ${result.width}x${result.height}, ` +
-    `every frame; ${result.cores} cores, load ${loads(result.load.before)} ` +
+    `every frame unless live; ${result.cores} cores, load ${
+      loads(result.load.before)
+    } ` +
     `(after: ${loads(result.load.after)}); deno ${result.deno}`,
     "",
   ];
@@ -463,6 +528,8 @@ export function formatReport(result: BenchResult): string {
       r.setting.draw,
       String(r.setting.inFlight),
       String(r.setting.clients),
+      r.setting.tracks ? "yes" : "no",
+      r.setting.live ? "live" : "every",
       String(r.frames),
       fixed(r.fps),
       times(r.fps, original?.fps),
@@ -488,6 +555,8 @@ export function formatReport(result: BenchResult): string {
         "draw",
         "in flight",
         "clients",
+        "tracks",
+        "frames of",
         "frames",
         "fps",
         "x original",
@@ -503,15 +572,43 @@ export function formatReport(result: BenchResult): string {
         "server MiB",
         "client MiB",
       ],
-      right: [3, ...Array.from({ length: 16 }, (_, i) => i + 6)],
+      right: [3, 6, 7, ...Array.from({ length: 14 }, (_, i) => i + 10)],
     },
   ));
   out.push(
     "",
     "fps: all clients together; fps/client: slowest-fastest client; " +
-      "x original: fps over the original design's; server MiB: peak of the " +
+      "x original: fps over the original design's; tracks: the clients " +
+      "follow faces (version 2 hints: settled faces are not recognised, " +
+      "and between full scans faces are looked for only around the tracks); " +
+      "frames of: every frame as fast as answers come, or live at the " +
+      "clip's rate (newest frame only); named right: the name shown " +
+      "(the track's, with tracks); server MiB: peak of the " +
       "server process (with its remote workers), client MiB: peak of the " +
       "bench process running the clients, both for that run only.",
+    "",
+    formatTable(
+      result.runs.map((r) => [
+        r.setting.name,
+        fixed(r.stages.detect, 2),
+        fixed(r.stages.recognise, 2),
+        fixed(r.recognisedPerFrame, 2),
+        fixed(r.recogniseMsPerFace, 2),
+        fixed(r.stages["server total"], 2),
+        String(r.dropped),
+      ]),
+      {
+        header: [
+          "run",
+          "detect ms/frame",
+          "recognise ms/frame",
+          "faces recognised/frame",
+          "recognise ms/face",
+          "server ms/frame",
+          "dropped",
+        ],
+      },
+    ),
   );
   for (const run of result.runs.filter((r) => r.clientFps.length > 1)) {
     const slowest = Math.min(...run.clientFps);
@@ -569,6 +666,14 @@ export function formatReport(result: BenchResult): string {
         "does less per frame than facezmq when a frame shows two people, and " +
         "its recall is capped there. The native OpenCV row detects with " +
         "facezmq's settings and names every face: the same work as facezmq.",
+      ...(result.missedOfOriginal
+        ? [
+          `faces the original design found and facezmq (${main.setting.name}) did not: ${result.missedOfOriginal.length}` +
+          (result.missedOfOriginal.length > 0
+            ? ` (frame:face ${result.missedOfOriginal.join(" ")})`
+            : ""),
+        ]
+        : []),
       `facezmq / the original design: ${fixed(result.ratio?.fps, 2)}x fps, ` +
         `server ms ${
           fixed(result.ratio?.serverMs, 2)

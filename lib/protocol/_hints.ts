@@ -1,7 +1,8 @@
 /**
- * The track hints block of a version 2 request: a count, then one record per
- * hint (docs/protocol.md, "Version 2"). Kept apart from `binary.ts` because
- * it is the one part of a request whose length depends on a field.
+ * The track hints block of a version 2 request: a count and the request's
+ * flags, then one record per hint (docs/protocol.md, "Version 2"). Kept
+ * apart from `binary.ts` because it is the one part of a request whose
+ * length depends on a field.
  *
  * @module
  */
@@ -12,15 +13,17 @@ import {
   HINT_FLAGS,
   HINT_LAYOUT,
   HINT_RECORD_BYTES,
+  REQUEST_FLAGS,
   REQUEST_HEADER_BYTES,
   REQUEST_V2_HEADER_BYTES,
   REQUEST_V2_LAYOUT,
 } from "./layout.ts";
 
-/** The count and reserved u16 before the records. */
+/** The count and flags u16s before the records. */
 const COUNT_BYTES = REQUEST_V2_HEADER_BYTES - REQUEST_HEADER_BYTES;
 const COUNT_AT = REQUEST_V2_LAYOUT.hintCount - REQUEST_HEADER_BYTES;
-const RESERVED_AT = REQUEST_V2_LAYOUT.reserved - REQUEST_HEADER_BYTES;
+const FLAGS_AT = REQUEST_V2_LAYOUT.flags - REQUEST_HEADER_BYTES;
+const KNOWN_REQUEST_FLAGS = REQUEST_FLAGS.tracksOnly;
 const U16_MAX = 0xffff;
 const U32_MAX = 0xffffffff;
 const I32_MIN = -0x80000000;
@@ -31,24 +34,47 @@ function viewOf(bytes: Uint8Array): DataView {
   return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
-/** The hints block (count, reserved, records) for `hints`; checks every field. */
+/** What a version 2 request says besides its first 32 bytes. */
+export interface HintsBlock {
+  /** The client's tracks. */
+  hints: TrackHint[];
+  /** Look for faces only around the hints (flag `tracks only`). */
+  tracksOnly: boolean;
+}
+
+/**
+ * The hints block (count, flags, records) for `hints`; checks every field.
+ * `tracksOnly` needs at least one hint: without any it would ask for
+ * nothing.
+ */
 export function encodeHints(
   hints: readonly TrackHint[],
-  maxHints: number,
+  options: { maxHints: number; tracksOnly?: boolean },
 ): Uint8Array {
   if (!Array.isArray(hints)) {
     throw new ProtocolError("BAD_HEADER", "hints must be an array");
   }
-  const limit = Math.min(maxHints, U16_MAX);
+  const limit = Math.min(options.maxHints, U16_MAX);
   if (hints.length > limit) {
     throw new ProtocolError(
       "TOO_LARGE",
       `${hints.length} track hints is above the limit of ${limit}`,
     );
   }
+  const tracksOnly = options.tracksOnly ?? false;
+  if (typeof tracksOnly !== "boolean") {
+    throw new ProtocolError("BAD_HEADER", "tracksOnly must be a boolean");
+  }
+  if (tracksOnly && hints.length === 0) {
+    throw new ProtocolError(
+      "BAD_HEADER",
+      "a tracks-only request needs at least one track hint",
+    );
+  }
   const block = new Uint8Array(COUNT_BYTES + hints.length * HINT_RECORD_BYTES);
   const view = viewOf(block);
   view.setUint16(COUNT_AT, hints.length, true);
+  view.setUint16(FLAGS_AT, tracksOnly ? REQUEST_FLAGS.tracksOnly : 0, true);
   const seen = new Set<number>();
   hints.forEach((hint, index) => {
     checkHint(hint, index, seen);
@@ -65,11 +91,12 @@ export function encodeHints(
 
 /**
  * Reads and checks the hints block that follows a version 2 request's first
- * 32 bytes: the count within `maxHints` (`TOO_LARGE`), the block exactly as
- * long as the count says, reserved bytes and unknown flag bits zero, track
- * ids non-zero and unique, sizes `>= 0` (`BAD_HEADER`).
+ * 32 bytes: the count within `maxHints` (`TOO_LARGE`), unknown request flag
+ * bits zero, the block exactly as long as the count says, `tracks only`
+ * with at least one hint, reserved bytes and unknown hint flag bits zero,
+ * track ids non-zero and unique, sizes `>= 0` (`BAD_HEADER`).
  */
-export function decodeHints(block: Uint8Array, maxHints: number): TrackHint[] {
+export function decodeHints(block: Uint8Array, maxHints: number): HintsBlock {
   const view = viewOf(block);
   const count = view.getUint16(COUNT_AT, true);
   if (count > maxHints) {
@@ -78,10 +105,13 @@ export function decodeHints(block: Uint8Array, maxHints: number): TrackHint[] {
       `${count} track hints is above the limit of ${maxHints}`,
     );
   }
-  if (view.getUint16(RESERVED_AT, true) !== 0) {
+  const requestFlags = view.getUint16(FLAGS_AT, true);
+  if ((requestFlags & ~KNOWN_REQUEST_FLAGS) !== 0) {
     throw new ProtocolError(
       "BAD_HEADER",
-      "request reserved bytes 34-35 are set",
+      `request flags (bytes 34-35) 0x${
+        requestFlags.toString(16)
+      } have bits other than bit 0 set`,
     );
   }
   const expected = COUNT_BYTES + count * HINT_RECORD_BYTES;
@@ -91,6 +121,13 @@ export function decodeHints(block: Uint8Array, maxHints: number): TrackHint[] {
       `request header announces ${count} track hints (${
         REQUEST_HEADER_BYTES + expected
       } bytes) but is ${REQUEST_HEADER_BYTES + block.length} bytes`,
+    );
+  }
+  const tracksOnly = (requestFlags & REQUEST_FLAGS.tracksOnly) !== 0;
+  if (tracksOnly && count === 0) {
+    throw new ProtocolError(
+      "BAD_HEADER",
+      "a tracks-only request needs at least one track hint",
     );
   }
   const hints: TrackHint[] = [];
@@ -120,7 +157,7 @@ export function decodeHints(block: Uint8Array, maxHints: number): TrackHint[] {
     checkHint(hint, index, seen);
     hints.push(hint);
   }
-  return hints;
+  return { hints, tracksOnly };
 }
 
 /** A hint's fields fit the wire and its track id is new (both directions). */

@@ -71,7 +71,7 @@ import {
   TIMING_KEYS,
   TRACKS_VERSION,
 } from "./layout.ts";
-import { decodeHints, encodeHints } from "./_hints.ts";
+import { decodeHints, encodeHints, type HintsBlock } from "./_hints.ts";
 
 /** Formats the server can send an annotated frame back in. */
 export type ReplyFrameFormat = "rgb24" | "jpeg";
@@ -125,6 +125,12 @@ export interface FrameRequest {
    * 2 requests always have the array, possibly empty).
    */
   hints?: TrackHint[];
+  /**
+   * Version 2 only: look for faces only around the hints (at least one),
+   * not in the whole frame. Decoders set it only when true; absent or
+   * false is a full detection.
+   */
+  tracksOnly?: boolean;
 }
 
 export type { Face };
@@ -293,14 +299,20 @@ function decodeText(bytes: Uint8Array, what: string): string {
  */
 export function encodeRequest(request: FrameRequest): Uint8Array[] {
   const version = versionOf(request.version);
-  if (request.hints !== undefined && version !== TRACKS_VERSION) {
+  if (
+    (request.hints !== undefined || request.tracksOnly !== undefined) &&
+    version !== TRACKS_VERSION
+  ) {
     throw new ProtocolError(
       "BAD_HEADER",
       `track hints need protocol version ${TRACKS_VERSION}`,
     );
   }
   const hints = version === TRACKS_VERSION
-    ? encodeHints(request.hints ?? [], DEFAULT_LIMITS.maxHints)
+    ? encodeHints(request.hints ?? [], {
+      maxHints: DEFAULT_LIMITS.maxHints,
+      tracksOnly: request.tracksOnly,
+    })
     : EMPTY;
   const formatByte = PIXEL_FORMATS[request.format]?.wireCode;
   if (formatByte === undefined) {
@@ -385,7 +397,7 @@ export function decodeFrameRequest(
   const all = withLimits(limits);
   const version = checkPrefix(header, MESSAGE_TYPES.request, "request");
   checkTwoParts(parts, "request", false);
-  let hints: TrackHint[] | undefined;
+  let block: HintsBlock | undefined;
   if (version === TRACKS_VERSION) {
     if (header.length < REQUEST_V2_HEADER_BYTES) {
       throw new ProtocolError(
@@ -393,7 +405,7 @@ export function decodeFrameRequest(
         `request header is ${header.length} bytes, version ${version} needs at least ${REQUEST_V2_HEADER_BYTES}`,
       );
     }
-    hints = decodeHints(header.subarray(REQUEST_HEADER_BYTES), all.maxHints);
+    block = decodeHints(header.subarray(REQUEST_HEADER_BYTES), all.maxHints);
   } else if (header.length !== REQUEST_HEADER_BYTES) {
     throw new ProtocolError(
       "BAD_HEADER",
@@ -454,9 +466,10 @@ export function decodeFrameRequest(
     pixels,
   };
   if (frameFormat !== undefined) request.frameFormat = frameFormat;
-  if (hints !== undefined) {
+  if (block !== undefined) {
     request.version = TRACKS_VERSION;
-    request.hints = hints;
+    request.hints = block.hints;
+    if (block.tracksOnly) request.tracksOnly = true;
   }
   return request;
 }

@@ -181,9 +181,17 @@ export const REQUEST_V2_LAYOUT = {
   ...REQUEST_LAYOUT,
   /** u16, hint records after the fixed part. */
   hintCount: 32,
-  /** u16, zero. */
-  reserved: 34,
+  /** u16, {@link REQUEST_FLAGS}; other bits zero. */
+  flags: 34,
 } as const;
+
+/**
+ * Bits of a version 2 request's flags. Zero is what every version 2 request
+ * sent before the flags existed holds, so each bit asks for less than the
+ * default: `tracksOnly` looks for faces only around the hints instead of
+ * in the whole frame.
+ */
+export const REQUEST_FLAGS = { tracksOnly: 1 } as const;
 
 /** Bytes of one track hint record. */
 export const HINT_RECORD_BYTES = 24;

@@ -8,6 +8,7 @@
 
 import type { DetectOptions, FaceDetector } from "../face/detector.ts";
 import type { Face } from "../face/face.ts";
+import type { Box } from "../images/image.ts";
 import { drawFaces } from "../images/draw.ts";
 import {
   fromBgr,
@@ -122,21 +123,36 @@ export class FrameHandler {
   }
 
   /**
-   * Detects in `grey`, names in `colour` when there is one. With track
-   * `hints` (version 2), each face gets the track of the hint it matches,
-   * and a face whose hint says `skip` is not named (label "", distance NaN).
+   * Detects in `grey` (with `tracksOnly`, around the hints, or in the whole
+   * frame when a hint finds no face), names in `colour` when there is one. With track `hints` (version 2), each face
+   * gets the track of the hint it matches, and a face whose hint says
+   * `skip` is not named (label "", distance NaN).
    */
   #findFaces(
     grey: Image,
     colour: Image | undefined,
     timings: Timings,
-    hints?: readonly TrackHint[],
+    tracks: { hints?: readonly TrackHint[]; tracksOnly?: boolean } = {},
   ): ReplyFace[] {
+    const { hints } = tracks;
     let t = performance.now();
-    const boxes = this.#detector.detect(grey, this.#options.detect);
+    let boxes: Box[];
+    let match: number[] = [];
+    if (hints && tracks.tracksOnly) {
+      boxes = this.#detector.detectNear(grey, hints, this.#options.detect);
+      match = matchBoxes(boxes, hints);
+      // A track whose face is not near its hint moved off its prediction,
+      // or the search there missed what a full one finds: the whole frame.
+      if (hints.some((_, j) => !match.includes(j))) {
+        boxes = this.#detector.detect(grey, this.#options.detect);
+        match = matchBoxes(boxes, hints);
+      }
+    } else {
+      boxes = this.#detector.detect(grey, this.#options.detect);
+      if (hints) match = matchBoxes(boxes, hints);
+    }
     timings.detect = performance.now() - t;
     t = performance.now();
-    const match = hints ? matchBoxes(boxes, hints) : [];
     const hintOf = (i: number) => hints?.[match[i]];
     const named = nameFaces(
       this.#wantsColour && colour ? colour : grey,
@@ -187,7 +203,7 @@ export class FrameHandler {
     });
     timings.decode = performance.now() - t;
 
-    const faces = this.#findFaces(grey, rgb, timings, request.hints);
+    const faces = this.#findFaces(grey, rgb, timings, request);
 
     let frame: ReplyFrame | undefined;
     if (wantFrame) {

@@ -2,7 +2,11 @@ import assert from "node:assert/strict";
 import { type Box, toGrey } from "../../lib/images/image.ts";
 import { fileURLToPath } from "node:url";
 import { readImage } from "../../lib/images/image_io.ts";
-import { FaceDetector, largestFace } from "../../lib/face/detector.ts";
+import {
+  FaceDetector,
+  largestFace,
+  SERVER_DETECT_OPTIONS,
+} from "../../lib/face/detector.ts";
 
 const DIR = new URL("../fixtures/detection/", import.meta.url);
 
@@ -275,3 +279,79 @@ Deno.test("largestFace picks the biggest box", () => {
   assert.equal(largestFace([a, b, c]), b);
   assert.equal(largestFace([a, c, b]), c);
 });
+
+Deno.test("detectNear finds the faces of a full detection around their boxes, and nothing elsewhere", async () => {
+  const detector = await FaceDetector.create(SERVER_DETECT_OPTIONS);
+  const overlap = (a: Box, b: Box) => {
+    const w = Math.min(a.x + a.w, b.x + b.w) - Math.max(a.x, b.x);
+    const h = Math.min(a.y + a.h, b.y + b.h) - Math.max(a.y, b.y);
+    if (w <= 0 || h <= 0) return 0;
+    return w * h / (a.w * a.h + b.w * b.h - w * h);
+  };
+  try {
+    let faces = 0;
+    let foundAt = 0;
+    let foundOff = 0;
+    for (const entry of Deno.readDirSync(DIR)) {
+      if (!entry.name.endsWith(".pgm")) continue;
+      const image = await readImage(fileURLToPath(new URL(entry.name, DIR)));
+      const full = detector.detect(image);
+      faces += full.length;
+      const near = detector.detectNear(image, full);
+      // Where a track predicts its face, off by a fifth of its size.
+      const off = detector.detectNear(
+        image,
+        full.map((b) => ({
+          ...b,
+          x: b.x + Math.round(b.w / 5),
+          y: b.y - Math.round(b.h / 5),
+        })),
+      );
+      const found = (boxes: Box[]) =>
+        full.filter((f) => boxes.some((b) => overlap(f, b) >= 0.5)).length;
+      foundAt += found(near);
+      foundOff += found(off);
+      assert.ok(near.length <= full.length, entry.name);
+    }
+    assert.ok(faces > 30, `only ${faces} faces`);
+    assert.equal(foundAt, faces);
+    assert.ok(foundOff >= faces - 1, `${foundOff} of ${faces}`);
+
+    const blank = {
+      width: 320,
+      height: 240,
+      channels: 1 as const,
+      data: new Uint8Array(320 * 240).fill(128),
+    };
+    const box = { x: 100, y: 80, w: 60, h: 60 };
+    assert.deepEqual(detector.detectNear(blank, [box]), []);
+    assert.deepEqual(detector.detectNear(blank, []), []);
+    assert.deepEqual(
+      detector.detectNear(blank, [
+        { ...box, w: 0 },
+        { x: -500, y: -500, w: 60, h: 60 },
+        { x: 300, y: 230, w: 400, h: 400 },
+      ]),
+      [],
+    );
+    assert.throws(
+      () => detector.detectNear({ ...blank, data: new Uint8Array(3) }, [box]),
+      /invalid image/,
+    );
+  } finally {
+    detector.close();
+  }
+  assert.throws(
+    () => detector.detectNear(blankImage(), []),
+    /after close/,
+  );
+});
+
+function blankImage() {
+  return {
+    width: 32,
+    height: 32,
+    channels: 1 as const,
+    data: new Uint8Array(32 * 32),
+  };
+}

@@ -4,6 +4,7 @@ import {
   type BenchResult,
   formatReport,
   formatTable,
+  missedFaces,
   type OriginalResult,
   parseTruth,
   peakMemoryMiB,
@@ -251,6 +252,8 @@ function run(
       send: "grey",
       draw: "client",
       clients: clientFps.length,
+      tracks: true,
+      live: false,
       ...change,
     },
     frames: 300,
@@ -264,6 +267,9 @@ function run(
     accuracy: accuracy(90, 100, 300),
     requestKiB: 300,
     replyKiB: 0.2,
+    dropped: 0,
+    recognisedPerFrame: 0.5,
+    recogniseMsPerFace: 4,
   };
 }
 
@@ -311,6 +317,7 @@ Deno.test("formatReport: every ratio is against the faithful original; fairness,
     ],
     mainOnSameFrames: accuracy(9, 10),
     ratio: { fps: 2, serverMs: 0.2 },
+    missedOfOriginal: ["12:0", "40:1"],
   };
   const report = formatReport(result);
   const line = (start: string) =>
@@ -335,6 +342,38 @@ Deno.test("formatReport: every ratio is against the faithful original; fairness,
   assert.match(line("| facezmq (main) "), /\|\s+9\/10 \|\s+90\.0% \|/);
   assert.match(report, /names only the first face it finds/);
   assert.match(report, /facezmq \/ the original design: 2\.00x fps/);
+  assert.match(
+    report,
+    /^faces the original design found and facezmq \(main\) did not: 2 \(frame:face 12:0 40:1\)$/m,
+  );
+  // Detection and recognition per run.
+  assert.match(
+    report,
+    /^\| in-flight 1 +\| +- \| +- \| +0\.50 \| +4\.00 \| +8\.00 \| +0 \|$/m,
+  );
+});
+
+Deno.test("missedFaces: truth faces a reference found and a run did not, on frames both answered", async () => {
+  const truth = await readTruth();
+  const all = perfect(truth);
+  const withFaces = all.filter((e) => e.faces.length > 0);
+  const [a, b] = withFaces;
+  // The run misses frame a's first face; the reference misses frame b's.
+  const run = all.map((e) =>
+    e.frame === a.frame ? { ...e, faces: e.faces.slice(1) } : e
+  );
+  const reference = all.map((e) =>
+    e.frame === b.frame ? { ...e, faces: [] } : e
+  );
+  assert.deepEqual(missedFaces(run, { reference, truth }), [`${a.frame}:0`]);
+  assert.deepEqual(missedFaces(reference, { reference: run, truth }), [
+    ...b.faces.map((_, i) => `${b.frame}:${i}`),
+  ]);
+  // A frame only one of them answered is not compared.
+  assert.deepEqual(
+    missedFaces(run.filter((e) => e.frame !== a.frame), { reference, truth }),
+    [],
+  );
 });
 
 Deno.test("deno task bench --quick runs the fixture clip and reports numbers", async () => {

@@ -255,8 +255,8 @@ Deno.test("version 2 request validation: counts, sizes, reserved bytes, ids", ()
       [parts[0].subarray(0, hint0 + 36), parts[1]],
       "BAD_HEADER",
     ],
-    ["reserved byte 34", edited(parts, (h) => h[34] = 1), "BAD_HEADER"],
-    ["reserved byte 35", edited(parts, (h) => h[35] = 0x80), "BAD_HEADER"],
+    ["request flag bit 1", edited(parts, (h) => h[34] = 2), "BAD_HEADER"],
+    ["request flag bit 15", edited(parts, (h) => h[35] = 0x80), "BAD_HEADER"],
     ["unknown flag bit", edited(parts, (h) => h[hint0 + 20] = 3), "BAD_HEADER"],
     ["flag bit 7", edited(parts, (h) => h[hint0 + 20] = 0x80), "BAD_HEADER"],
     ["hint reserved 21", edited(parts, (h) => h[hint0 + 21] = 1), "BAD_HEADER"],
@@ -307,6 +307,48 @@ Deno.test("version 2 request validation: counts, sizes, reserved bytes, ids", ()
   // maxHints is a limit like the others.
   assertCode(() => decodeRequest(parts, { maxHints: 2 }), "TOO_LARGE");
   assert.equal(decodeRequest(parts, { maxHints: 3 }).kind, "frame");
+});
+
+Deno.test("tracks only: bit 0 of the request flags, round-trips, absent means a full detection", () => {
+  const full = encodeRequest(request);
+  assert.equal(new DataView(full[0].buffer).getUint16(34, true), 0);
+  assert.ok(!("tracksOnly" in decodeFrameRequest(full)));
+  assert.deepEqual(encodeRequest({ ...request, tracksOnly: false }), full);
+  const near = encodeRequest({ ...request, tracksOnly: true });
+  assert.equal(near[0].length, full[0].length);
+  assert.deepEqual(near[0].subarray(0, 34), full[0].subarray(0, 34));
+  assert.deepEqual([...near[0].subarray(34, 36)], [1, 0]);
+  assert.deepEqual(near[0].subarray(36), full[0].subarray(36));
+  const decoded = decodeRequest(near);
+  assert.deepEqual(decoded, { ...request, tracksOnly: true });
+  assert.deepEqual(encodeRequest(decoded as FrameRequest), near);
+  // Setting the bit on an encoded request means the same.
+  assert.deepEqual(
+    decodeRequest(edited(full, (h) => h[34] = 1)),
+    { ...request, tracksOnly: true },
+  );
+  // Nothing to look around: refused both ways.
+  const { hints: _, ...bare } = request;
+  assertCode(
+    () => encodeRequest({ ...bare, tracksOnly: true }),
+    "BAD_HEADER",
+  );
+  const empty = encodeRequest(bare);
+  assertCode(
+    () => decodeRequest(edited(empty, (h) => h[34] = 1)),
+    "BAD_HEADER",
+  );
+  // Version 1 has no flags.
+  const { version: _v, hints: _h, ...v1 } = request;
+  assertCode(() => encodeRequest({ ...v1, tracksOnly: false }), "BAD_HEADER");
+  assertCode(
+    () =>
+      encodeRequest({
+        ...request,
+        tracksOnly: "yes" as unknown as boolean,
+      }),
+    "BAD_HEADER",
+  );
 });
 
 Deno.test("encodeRequest refuses hints that would not fit or mean nothing", () => {

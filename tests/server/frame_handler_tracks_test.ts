@@ -1,6 +1,7 @@
 /**
  * The frame handler's side of protocol version 2: faces matched to track
- * hints, and no recognition for faces whose hint says `skip`.
+ * hints, no recognition for faces whose hint says `skip`, and detection only
+ * around the hints for `tracks only`.
  */
 
 import assert from "node:assert/strict";
@@ -65,7 +66,12 @@ function counting(inner: Recognizer): Recognizer & { described: number } {
 function ask(
   handler: FrameHandler,
   frame: Image,
-  options: { hints?: TrackHint[]; version?: 1 | 2; draw?: boolean } = {},
+  options: {
+    hints?: TrackHint[];
+    version?: 1 | 2;
+    draw?: boolean;
+    tracksOnly?: boolean;
+  } = {},
 ): FrameReply {
   const handled = handler.handle(encodeRequest({
     kind: "frame",
@@ -79,6 +85,7 @@ function ask(
     frameFormat: options.draw ? "rgb24" : undefined,
     pixels: frame.data,
     hints: options.hints,
+    tracksOnly: options.tracksOnly,
   }));
   assert.ok(handled.ok, handled.error);
   const reply = decodeReply(handled.reply);
@@ -175,3 +182,73 @@ Deno.test("version 2: faces take their hint's track; skipped faces are not recog
     detector.close();
   }
 });
+
+Deno.test("version 2 tracks only: faces are looked for around the hints, or in the whole frame when one is missing", async () => {
+  await loadOpenCV();
+  const detector = await FaceDetector.create();
+  try {
+    const { recognizer } = await trainFromFolder(`${ROOT}train`, {
+      detector,
+      onWarning: () => {},
+    });
+    const handler = new FrameHandler(detector, recognizer, {
+      detect: SERVER_DETECT_OPTIONS,
+    });
+    const frame = await twoFaces();
+    const full = ask(handler, frame);
+    assert.equal(full.faces.length, 2);
+    const [left, right] = [...full.faces].sort((a, b) => a.x - b.x);
+    // Only the left face's track, a little off as a prediction is.
+    const near = ask(handler, frame, {
+      hints: [{
+        track: 4,
+        x: left.x + 10,
+        y: left.y - 8,
+        w: left.w,
+        h: left.h,
+        skip: false,
+      }],
+      tracksOnly: true,
+    });
+    assert.equal(near.faces.length, 1, JSON.stringify(near.faces));
+    const [found] = near.faces;
+    assert.equal(found.track, 4);
+    assert.equal(found.label, left.label);
+    assert.ok(
+      Math.abs(found.x - left.x) <= left.w / 10 &&
+        Math.abs(found.w - left.w) <= left.w / 10,
+      `${JSON.stringify(found)} vs ${JSON.stringify(left)}`,
+    );
+    // Both hints, the right one skipped: both found, one recognised.
+    const both = ask(handler, frame, {
+      hints: [
+        { track: 4, ...box(left), skip: false },
+        { track: 6, ...box(right), skip: true },
+      ],
+      tracksOnly: true,
+    });
+    assert.deepEqual(
+      both.faces.map((f) => [f.track, f.recognised]).sort(),
+      [[4, true], [6, false]],
+    );
+    // A hint whose face is not near it (it moved, or left): the whole frame
+    // is searched, as without tracks only.
+    const gone = ask(handler, frame, {
+      hints: [
+        { track: 4, ...box(left), skip: true },
+        { track: 2, x: 250, y: 300, w: 100, h: 100, skip: false },
+      ],
+      tracksOnly: true,
+    });
+    assert.deepEqual(
+      gone.faces.map((f) => [f.x, f.track, f.recognised]).sort(),
+      [[left.x, 4, false], [right.x, 0, true]].sort(),
+    );
+  } finally {
+    detector.close();
+  }
+});
+
+function box(b: { x: number; y: number; w: number; h: number }) {
+  return { x: b.x, y: b.y, w: b.w, h: b.h };
+}

@@ -367,3 +367,122 @@ Deno.test("track ids are never 0 nor reused while alive; endAll ends every track
   ]);
   assert.deepEqual(tracker.tracks, []);
 });
+
+Deno.test("full scans: with no track, after a new or lost face, when the picture changed away from the tracks, and every 5th frame at 30 fps", () => {
+  const tracker = new Tracker();
+  const t = (frame: number) => frame / FPS;
+  let changed = false;
+  let seen: Box[] = [];
+  /** Asks for frame `n`'s scan, then answers it with `faces`. */
+  const frame = (n: number, faces: ReplyFace[]) => {
+    const full = tracker.fullScan(t(n), {
+      changedAway: (boxes) => {
+        seen = boxes;
+        return changed;
+      },
+    });
+    const hints = tracker.hints(t(n), { fullScan: full });
+    const answer = faces.map((f) => {
+      const hint = hints.find((h) => Math.abs(h.x - f.x) < 30);
+      return { ...f, track: hint?.track ?? 0 };
+    });
+    tracker.update(answer, { time: t(n), threshold: THRESHOLD });
+    return full;
+  };
+  // Nobody: every frame whole.
+  assert.deepEqual([0, 1, 2].map((n) => frame(n, [])), [true, true, true]);
+  // A face comes: the frame after it is whole too, then 4 near the track
+  // and the 5th whole.
+  const one = [3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14].map((n) =>
+    frame(n, [face(100 + n, 50, "s1")])
+  );
+  assert.deepEqual(one, [
+    true,
+    true,
+    false,
+    false,
+    false,
+    false,
+    true,
+    false,
+    false,
+    false,
+    false,
+    true,
+  ]);
+  // The caller is asked with the tracks' boxes where they are now.
+  assert.deepEqual(seen, [{ x: 113, y: 50, w: 100, h: 100 }]);
+  // Missed (the server then searched the whole frame itself): no more.
+  assert.equal(frame(15, []), false);
+  assert.equal(frame(16, [face(116, 50, "s1")]), false);
+  assert.equal(frame(17, [face(117, 50, "s1")]), false);
+  assert.equal(frame(18, [face(118, 50, "s1")]), false);
+  assert.equal(frame(19, [face(119, 50, "s1")]), true);
+  // The picture changed away from the tracks: whole, once it says so.
+  changed = true;
+  assert.equal(frame(20, [face(120, 50, "s1")]), true);
+  changed = false;
+  assert.equal(frame(21, [face(121, 50, "s1")]), false);
+  // A second face found near the first one's track (it came close): a new
+  // track, and the next frame whole.
+  assert.equal(frame(22, [face(122, 50, "s1"), face(300, 50, "b")]), false);
+  assert.equal(frame(23, [face(123, 50, "s1"), face(300, 50, "b")]), true);
+  // Lost: whole frames until there is a track again.
+  const rules = TRACK_RULES;
+  let n = 24;
+  for (; n < 24 + rules.maxMissedFrames; n++) frame(n, []);
+  assert.equal(tracker.tracks.length, 2);
+  frame(n++, []);
+  assert.equal(tracker.tracks.length, 0);
+  assert.equal(frame(n++, []), true);
+  assert.equal(frame(n++, []), true);
+  // A slower camera: 10 fps, a full scan every other frame (0.2 s apart).
+  const slow = new Tracker();
+  const at10 = [0, 1, 2, 3, 4, 5, 6].map((k) => {
+    const full = slow.fullScan(k / 10);
+    const hints = slow.hints(k / 10);
+    slow.update([{ ...face(100, 50, "s1"), track: hints[0]?.track ?? 0 }], {
+      time: k / 10,
+    });
+    return full;
+  });
+  assert.deepEqual(at10, [true, true, false, true, false, true, false]);
+});
+
+Deno.test("hints: a re-check goes out once per answer, and re-checks take turns, off full scans", () => {
+  const tracker = new Tracker();
+  const both = (i: number) =>
+    tracker.update([face(100, 100, "s1"), face(400, 100, "s2")], {
+      time: i / FPS,
+      threshold: THRESHOLD,
+    });
+  for (let i = 0; i < 3; i++) both(i);
+  const skips = (frame: number, fullScan = false) =>
+    tracker.hints(frame / FPS, { fullScan }).map((h) => h.skip);
+  assert.deepEqual(skips(3), [true, true], "settled");
+  // Both due 1 s after frame 2: on a full scan, they wait.
+  assert.deepEqual(skips(32, true), [true, true]);
+  // One a frame; the first is not asked again while its answer is coming.
+  assert.deepEqual(skips(33), [false, true]);
+  assert.deepEqual(skips(34), [true, false]);
+  assert.deepEqual(skips(35), [true, true]);
+  // Answers in: both recognised again, so the next re-check is in 1 s.
+  both(35);
+  assert.deepEqual(skips(36), [true, true]);
+  assert.deepEqual(skips(35 + FPS, true), [true, true]);
+  assert.deepEqual(skips(36 + FPS), [false, true]);
+  // An answer that never comes (the face was missed): asked again later.
+  assert.deepEqual(skips(36 + FPS + 3), [true, false]);
+  assert.deepEqual(skips(36 + FPS + 6), [true, true], "both still waiting");
+  assert.deepEqual(skips(36 + FPS + 7), [false, true]);
+  assert.deepEqual(skips(36 + FPS + 10), [true, false]);
+  // Long overdue: not put off any more, even on a full scan.
+  const late = new Tracker();
+  for (let i = 0; i < 3; i++) {
+    late.update([face(100, 100, "s1")], { time: i / FPS, threshold: 100 });
+  }
+  assert.deepEqual(
+    late.hints((2 + FPS + 4) / FPS, { fullScan: true }).map((h) => h.skip),
+    [false],
+  );
+});
