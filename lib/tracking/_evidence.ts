@@ -155,6 +155,19 @@ export class Evidence {
   }
 
   /**
+   * Keeps only `keep` of the evidence so far and lets a new name take over
+   * as on a fresh track: for a face that no longer looks like the one the
+   * evidence is about (a person stepped into another's place).
+   */
+  fade(keep: number): void {
+    for (const [person, score] of this.#scores) {
+      this.#scores.set(person, score * keep);
+    }
+    this.#unknown *= keep;
+    this.#everSettled = false;
+  }
+
+  /**
    * How sure the track is of its name, 0..1: the name's share of all the
    * evidence, times its amount up to one whole vote.
    */

@@ -92,6 +92,11 @@ export interface TrackRules extends NamingRules {
    * similar than this to its look when last recognised is recognised again.
    */
   minSimilarity: number;
+  /**
+   * Share of a track's evidence kept when an answer disagrees with its name
+   * and its face no longer looks as it did (see `minSimilarity`).
+   */
+  keepOnNewLook: number;
   /** Most hints per request (the most recently seen tracks). */
   maxHints: number;
   /**
@@ -120,6 +125,7 @@ export const TRACK_RULES: Readonly<TrackRules> = {
   recheckSeconds: 1,
   recheckUnknownSeconds: 0.25,
   minSimilarity: 0.6,
+  keepOnNewLook: 0.2,
   maxHints: DEFAULT_LIMITS.maxHints,
   fullScanSeconds: 0.16,
 };
@@ -396,12 +402,21 @@ export class Tracker {
         ? this.#follow(owner[i], face, time)
         : this.#start(face, time);
       if (face.recognised !== false) {
+        const look = options.look?.(face);
+        // Another face in the same place (one person stepping into
+        // another's): the old evidence is about somebody else.
+        if (
+          look && track.look && face.label !== track.evidence.name &&
+          similarity(look, track.look) < rules.minSimilarity
+        ) {
+          track.evidence.fade(rules.keepOnNewLook);
+        }
         track.evidence.add(
           face.label,
           voteWeight(face.distance, options.threshold, rules),
         );
         track.recognisedAt = time;
-        track.look = options.look?.(face) ?? track.look;
+        track.look = look ?? track.look;
       }
       const { evidence } = track;
       return {

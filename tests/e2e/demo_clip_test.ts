@@ -90,11 +90,10 @@ Deno.test("server and client name the people of the fixture clip frame by frame,
     });
     assert.ok(truthFaces > 20, summary);
     assert.ok(found / truthFaces >= 0.8, `recall: ${summary}`);
-    assert.ok(named / found >= 0.85, `named right: ${summary}`);
-    assert.ok(
-      wrongPerson / found <= 0.05,
-      `named as somebody else: ${summary}`,
-    );
+    // LBPH prefers unknown to a wrong name (ambiguity 0.9): where s2 turns
+    // into s1 in place, the track is unknown until s1's evidence is clear.
+    assert.ok(named / found >= 0.7, `named right: ${summary}`);
+    assert.equal(wrongPerson, 0, `named as somebody else: ${summary}`);
     assert.ok(falseFaces <= lines.length * 0.05, `false faces: ${summary}`);
     assert.match(
       run.stderr,

@@ -19,6 +19,15 @@ interface LineFace {
   name?: string;
 }
 
+/** Intersection over union of two boxes. */
+function iou(a: LineFace, b: LineFace): number {
+  const w = Math.min(a.x + a.w, b.x + b.w) - Math.max(a.x, b.x);
+  const h = Math.min(a.y + a.h, b.y + b.h) - Math.max(a.y, b.y);
+  if (w <= 0 || h <= 0) return 0;
+  const inter = w * h;
+  return inter / (a.w * a.h + b.w * b.h - inter);
+}
+
 function linesOf(stdout: string): { frame: number; faces: LineFace[] }[] {
   return stdout.trim().split("\n").map((line) => JSON.parse(line));
 }
@@ -54,19 +63,18 @@ Deno.test("tracked names flicker less than raw labels on the fixture clip, with 
     assert.equal(withTracks.length, 60);
     assert.equal(without.length, 60);
 
-    // The same detector sees the same boxes in both runs: a raw face
-    // belongs to the track of the tracked face with its box.
-    const key = (frame: number, f: LineFace) =>
-      `${frame} ${f.x} ${f.y} ${f.w} ${f.h}`;
-    const trackOf = new Map<string, number>();
+    // Between full scans the tracked run looks only around its tracks, so
+    // its boxes can differ a little from the raw run's: a raw face belongs
+    // to the track of the tracked face it overlaps most in the same frame.
+    const tracksIn = new Map<number, LineFace[]>();
     const names = new Map<number, string[]>();
     let recognised = 0;
     let faces = 0;
     for (const { frame, faces: seen } of withTracks) {
+      tracksIn.set(frame, seen);
       for (const face of seen) {
         assert.ok(Number.isInteger(face.track) && face.track! > 0);
         assert.equal(typeof face.name, "string");
-        trackOf.set(key(frame, face), face.track!);
         names.set(face.track!, [...(names.get(face.track!) ?? []), face.name!]);
         faces++;
         if (face.label !== null) recognised++;
@@ -76,7 +84,11 @@ Deno.test("tracked names flicker less than raw labels on the fixture clip, with 
     for (const { frame, faces: seen } of without) {
       for (const face of seen) {
         assert.equal(face.track, undefined);
-        const track = trackOf.get(key(frame, face));
+        const candidates = (tracksIn.get(frame) ?? [])
+          .map((t) => ({ t, overlap: iou(t, face) }))
+          .filter(({ overlap }) => overlap >= 0.5)
+          .sort((a, b) => b.overlap - a.overlap);
+        const track = candidates[0]?.t.track;
         if (track === undefined) continue;
         labels.set(track, [...(labels.get(track) ?? []), face.label!]);
       }
@@ -98,13 +110,16 @@ Deno.test("tracked names flicker less than raw labels on the fixture clip, with 
     });
     console.log(report);
     assert.ok(trackedChanges < rawChanges, report);
-    // A track may start unknown until its evidence is clear; after that its
-    // name changes only where the truth does (s2 to s1), once.
-    const afterNamed = long.reduce((sum, [, n]) => {
-      const first = n.findIndex((name) => name !== "unknown");
-      return sum + (first < 0 ? 0 : changes(n.slice(first)));
-    }, 0);
-    assert.ok(afterNamed <= 1, report);
+    // Names (unknown aside) change only where the truth does: s2, then s1
+    // (in between the track may be unknown while the evidence is unclear).
+    const people = long.map(([, n]) =>
+      n.filter((name) => name !== "unknown")
+        .filter((name, i, all) => i === 0 || name !== all[i - 1])
+    );
+    assert.ok(
+      people.every((p) => p.length === 0 || p.join() === "s2,s1"),
+      report,
+    );
     const stranger = long.find(([, n]) => n.at(-1) === "unknown")!;
     assert.ok(stranger[1].every((n) => n === "unknown"), report);
     const person = long.find(([, n]) => n.at(-1) !== "unknown")!;
