@@ -43,6 +43,9 @@ Deno.test("client --events publishes appeared and left events on the fixture cli
       "--input",
       "tests/fixtures/clip/clip.mp4",
       "--every-frame",
+      // One frame at a time: the same answers feed the tracker in every run.
+      "--in-flight",
+      "1",
       "--view",
       "none",
       "--events",
@@ -68,19 +71,17 @@ Deno.test("client --events publishes appeared and left events on the fixture cli
       assert.deepEqual(Object.keys(event.box), ["x", "y", "w", "h"]);
       assert.ok(event.box.w > 50 && event.box.h > 50, JSON.stringify(event));
     }
-    // s2 comes, turns into s1 in place (the same track), a stranger comes;
-    // everybody has left when the clip ends.
+    // s2 comes, turns into s1 in place (the same track: unknown for a while
+    // in between, until s1's evidence is clear), a stranger comes; everybody
+    // has left when the clip ends.
     const appeared = events.filter((e) => e.event === "appeared");
-    assert.deepEqual(
-      appeared.map((e) => e.name).sort(),
-      ["s1", "s2", "unknown"],
-      summary.join("; "),
-    );
-    assert.equal(
-      appeared.find((e) => e.name === "s1")!.track,
-      appeared.find((e) => e.name === "s2")!.track,
-      summary.join("; "),
-    );
+    const s2Track = appeared.find((e) => e.name === "s2")?.track;
+    const namesOf = (track: number | undefined) =>
+      appeared.filter((e) => e.track === track).map((e) => e.name).join();
+    assert.match(namesOf(s2Track), /^s2,(unknown,)?s1$/, summary.join("; "));
+    const others = [...new Set(appeared.map((e) => e.track))]
+      .filter((t) => t !== s2Track);
+    assert.deepEqual(others.map(namesOf), ["unknown"], summary.join("; "));
     for (const { name, track } of appeared) {
       const left = events.filter((e) =>
         e.event === "left" && e.name === name && e.track === track
@@ -92,7 +93,7 @@ Deno.test("client --events publishes appeared and left events on the fixture cli
         ),
       );
     }
-    assert.equal(events.length, 6, summary.join("; "));
+    assert.equal(events.length, 2 * appeared.length, summary.join("; "));
   } finally {
     await context.close();
     await server.stop("SIGINT");
