@@ -14,6 +14,10 @@
  *   {@linkcode Recognizer}: a face at a box of a frame is prepared by
  *   lib/face/face_prep.ts (crop, resize, equalise) before its histogram.
  *
+ * One module, longer than most, on purpose: it is OpenCV's lbph_faces.cpp
+ * function for function, so that a reader can check it against OpenCV's
+ * source side by side (and the oracle tests check it bit for bit).
+ *
  * @module
  */
 

@@ -12,6 +12,10 @@
  * Pixels are returned as views of the received parts (no copy). The byte
  * layout is specified in `docs/protocol.md` and named in `layout.ts`.
  *
+ * Longer than most modules on purpose: every encoder and decoder of the
+ * frame messages (versions 1 and 2, requests, replies, errors) is here, in
+ * the order of docs/protocol.md, so the specification maps to one file.
+ *
  * @module
  */
 
