@@ -5,34 +5,43 @@
  * recognised.
  *
  * ```sh
- * deno task demo [--input samples/sample.mp4] [--out out/demo.mp4]
+ * deno task demo [--input samples/sample.mp4] [--out out/demo.mp4] [--recognizer resnet]
  * ```
  *
  * @module
  */
 
 import { dirname } from "node:path";
-import { type ParsedArgs, runCommand, stringFlag } from "./lib/cli/flags.ts";
+import {
+  choiceFlag,
+  type ParsedArgs,
+  runCommand,
+  stringFlag,
+} from "./lib/cli/flags.ts";
 import { PROJECT_ROOT, spawnProject } from "./lib/cli/spawn.ts";
 import { runSession, type SessionSummary } from "./lib/client/session.ts";
 
 const HELP = `facezmq demo: server + client on the bundled sample clip.
 
-Usage: deno task demo [--input FILE] [--out FILE]
+Usage: deno task demo [--input FILE] [--out FILE] [--recognizer lbph|resnet]
 
   --input FILE   the clip (default samples/sample.mp4)
   --out FILE     the annotated recording (default out/demo.mp4)
+  --recognizer lbph|resnet
+                 how the server compares faces (default lbph)
   -h, --help     this text
 `;
 
 const FLAGS = {
   input: { type: "string", default: `${PROJECT_ROOT}samples/sample.mp4` },
   out: { type: "string", default: "out/demo.mp4" },
+  recognizer: { type: "string", default: "lbph" },
 } as const;
 
 async function main({ values }: ParsedArgs): Promise<number> {
   const input = stringFlag(values, "input")!;
   const out = stringFlag(values, "out")!;
+  const recognizer = choiceFlag(values, "recognizer", ["lbph", "resnet"]);
   await Deno.mkdir(dirname(out), { recursive: true });
   console.log(
     `demo: starting the server (training on ${PROJECT_ROOT}train)...`,
@@ -42,6 +51,8 @@ async function main({ values }: ParsedArgs): Promise<number> {
     `${PROJECT_ROOT}train`,
     "--stats",
     "0",
+    "--recognizer",
+    recognizer,
   ], { onStartupLine: (line) => console.error(line) });
   try {
     console.log(

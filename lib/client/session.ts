@@ -19,6 +19,10 @@
  * const summary = await runSession({ input: "clip.mp4", everyFrame: true, view: "none" });
  * ```
  *
+ * One module, longer than most, on purpose: it is the per-frame pipeline in
+ * the order a frame goes through it (capture, request, exchange, tracks,
+ * outputs, summary), which the client, the demo and the bench all run.
+ *
  * @module
  */
 

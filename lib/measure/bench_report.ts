@@ -4,6 +4,9 @@
  * a process, and the plain-text report with its tables. The runs themselves
  * are in bench.ts.
  *
+ * Longer than most modules: most of it is the report's tables, one function
+ * each, kept together so the report reads as one page.
+ *
  * @module
  */
 
