@@ -34,23 +34,42 @@ export function iou(a: Box, b: Box): number {
   return inter / (a.w * a.h + b.w * b.h - inter);
 }
 
+/** Whether the centre of `inner` is inside `outer`. */
+export function centreInside(outer: Box, inner: Box): boolean {
+  const cx = inner.x + inner.w / 2;
+  const cy = inner.y + inner.h / 2;
+  return cx >= outer.x && cx <= outer.x + outer.w && cy >= outer.y &&
+    cy <= outer.y + outer.h;
+}
+
 /**
  * Whether `found` finds `truth`: its centre inside the truth box, or IoU at
  * least 0.3 (dlib's boxes are tighter than Haar's).
  */
 export function matches(truth: Box, found: Box): boolean {
-  const cx = found.x + found.w / 2;
-  const cy = found.y + found.h / 2;
-  const centreInside = cx >= truth.x && cx <= truth.x + truth.w &&
-    cy >= truth.y && cy <= truth.y + truth.h;
-  return centreInside || iou(truth, found) >= 0.3;
+  return centreInside(truth, found) || iou(truth, found) >= 0.3;
 }
 
-/** Greedy one-to-one matching: returns [found truths, false positives]. */
-export function score(truths: Box[], found: Box[]): [number, number] {
+/** What {@linkcode score} found of one photo or frame. */
+export interface Score {
+  /** Whether each truth box was found. */
+  hit: boolean[];
+  /** Detections matching neither a truth box nor a "don't care" one. */
+  fp: number;
+}
+
+/**
+ * Greedy one-to-one matching of detections to truth boxes; `ignore` holds
+ * "don't care" faces, whose detections are not false.
+ */
+export function score(
+  truths: Box[],
+  found: Box[],
+  options: { ignore?: Box[] } = {},
+): Score {
+  const ignore = options.ignore ?? [];
   const used = new Set<number>();
-  let hits = 0;
-  for (const t of truths) {
+  const hit = truths.map((t) => {
     let best = -1;
     let bestIou = -1;
     found.forEach((f, i) => {
@@ -61,12 +80,19 @@ export function score(truths: Box[], found: Box[]): [number, number] {
         best = i;
       }
     });
-    if (best >= 0) {
-      used.add(best);
-      hits++;
-    }
-  }
-  return [hits, found.length - used.size];
+    if (best >= 0) used.add(best);
+    return best >= 0;
+  });
+  let fp = 0;
+  found.forEach((f, i) => {
+    if (!used.has(i) && !ignore.some((g) => matches(g, f))) fp++;
+  });
+  return { hit, fp };
+}
+
+/** How many of `hit` are true. */
+export function hits(hit: boolean[]): number {
+  return hit.filter((h) => h).length;
 }
 
 /** The median of `values` (the upper one of an even count). */

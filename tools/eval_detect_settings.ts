@@ -38,7 +38,6 @@
 
 import { parseArgs } from "node:util";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import type { Box, Image } from "../lib/images/image.ts";
 import { encodePgm, encodePng, readImage } from "../lib/images/image_io.ts";
 import {
@@ -47,11 +46,24 @@ import {
   SERVER_DETECT_OPTIONS,
 } from "../lib/face/detector.ts";
 import { type CV, loadOpenCV } from "../lib/face/opencv.ts";
-
-const W = 640;
-const H = 480;
-const ROOT = fileURLToPath(new URL("..", import.meta.url));
-const PHOTOS = join(ROOT, "tests/fixtures/detection");
+import {
+  blit,
+  H,
+  PHOTOS,
+  prng,
+  readSampleClip,
+  resize,
+  ROOT,
+  W,
+} from "./_common.ts";
+import {
+  centreInside,
+  hits as countHits,
+  iou,
+  median,
+  parseAnnotations,
+  score,
+} from "./_detection_score.ts";
 const REAL_SETS = ["deepface", "dlib_johns", "commons_lfw_broather"];
 const SMALL_FRAMES = 192;
 const SMALL_SIZES = [30, 33, 36, 40, 44, 48, 53, 58, 64, 72, 80, 90];
@@ -122,73 +134,6 @@ interface Frame {
   ignore?: Box[];
 }
 
-/** Parses `<image file=...><box top left width height/>...</image>`. */
-function parseAnnotations(xml: string): Map<string, Box[]> {
-  const result = new Map<string, Box[]>();
-  const imageRe = /<image\s+file='([^']+)'[^>]*>([\s\S]*?)<\/image>/g;
-  const boxRe =
-    /<box\s+top='(\d+)'\s+left='(\d+)'\s+width='(\d+)'\s+height='(\d+)'/g;
-  for (const m of xml.matchAll(imageRe)) {
-    const boxes: Box[] = [];
-    for (const b of m[2].matchAll(boxRe)) {
-      boxes.push({ x: +b[2], y: +b[1], w: +b[3], h: +b[4] });
-    }
-    result.set(m[1], boxes);
-  }
-  return result;
-}
-
-function iou(a: Box, b: Box): number {
-  const x0 = Math.max(a.x, b.x);
-  const y0 = Math.max(a.y, b.y);
-  const x1 = Math.min(a.x + a.w, b.x + b.w);
-  const y1 = Math.min(a.y + a.h, b.y + b.h);
-  const inter = Math.max(0, x1 - x0) * Math.max(0, y1 - y0);
-  return inter / (a.w * a.h + b.w * b.h - inter);
-}
-
-function centreInside(outer: Box, inner: Box): boolean {
-  const cx = inner.x + inner.w / 2;
-  const cy = inner.y + inner.h / 2;
-  return cx >= outer.x && cx <= outer.x + outer.w && cy >= outer.y &&
-    cy <= outer.y + outer.h;
-}
-
-function matches(truth: Box, found: Box): boolean {
-  return centreInside(truth, found) || iou(truth, found) >= 0.3;
-}
-
-/**
- * Greedy one-to-one matching: which truth boxes were found, and how many
- * detections match neither a truth box nor a "don't care" one.
- */
-function score(
-  truths: Box[],
-  ignore: Box[],
-  found: Box[],
-): { hit: boolean[]; fp: number } {
-  const used = new Set<number>();
-  const hit = truths.map((t) => {
-    let best = -1;
-    let bestIou = -1;
-    found.forEach((f, i) => {
-      if (used.has(i) || !matches(t, f)) return;
-      const v = iou(t, f);
-      if (v > bestIou) {
-        bestIou = v;
-        best = i;
-      }
-    });
-    if (best >= 0) used.add(best);
-    return best >= 0;
-  });
-  let fp = 0;
-  found.forEach((f, i) => {
-    if (!used.has(i) && !ignore.some((g) => matches(g, f))) fp++;
-  });
-  return { hit, fp };
-}
-
 /** Boxes of several passes; a box whose centre is in a kept one is dropped. */
 function merge(lists: Box[][]): Box[] {
   const kept: Box[] = [];
@@ -199,53 +144,6 @@ function merge(lists: Box[][]): Box[] {
     kept.push(...add);
   }
   return kept;
-}
-
-/** mulberry32: a small seeded PRNG giving floats in [0, 1). */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-function median(values: number[]): number {
-  const s = [...values].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)];
-}
-
-/** cv.resize of a grey image (INTER_AREA when shrinking, else linear). */
-function resize(cv: CV, image: Image, width: number, height: number): Image {
-  const src = new cv.Mat(image.height, image.width, cv.CV_8UC1);
-  src.data.set(image.data);
-  const dst = new cv.Mat();
-  const shrink = width < image.width;
-  cv.resize(
-    src,
-    dst,
-    new cv.Size(width, height),
-    0,
-    0,
-    shrink ? cv.INTER_AREA : cv.INTER_LINEAR,
-  );
-  const out: Image = { width, height, channels: 1, data: dst.data.slice() };
-  src.delete();
-  dst.delete();
-  return out;
-}
-
-/** Copies `src` into `dst` at (x, y); both grey, `src` inside `dst`. */
-function blit(dst: Image, src: Image, x: number, y: number): void {
-  for (let j = 0; j < src.height; j++) {
-    dst.data.set(
-      src.data.subarray(j * src.width, (j + 1) * src.width),
-      (y + j) * dst.width + x,
-    );
-  }
 }
 
 function canvas(): Image {
@@ -283,16 +181,14 @@ function fit(
   image: Image,
 ): { frame: Image; s: number; dx: number; dy: number } {
   const s = Math.min(1, W / image.width, H / image.height);
-  const fitted = s === 1 ? image : resize(
-    cv,
-    image,
-    Math.round(image.width * s),
-    Math.round(image.height * s),
-  );
+  const fitted = s === 1 ? image : resize(cv, image, {
+    width: Math.round(image.width * s),
+    height: Math.round(image.height * s),
+  });
   const frame = canvas();
   const dx = (W - fitted.width) >> 1;
   const dy = (H - fitted.height) >> 1;
-  blit(frame, fitted, dx, dy);
+  blit(frame, fitted, { x: dx, y: dy });
   return { frame, s, dx, dy };
 }
 
@@ -336,12 +232,10 @@ async function smallFaceFrames(
     // nine photos give varied backgrounds.
     const s = Math.max(W / photo.width, H / photo.height) *
       (1 + 0.6 * rand());
-    const big = resize(
-      cv,
-      photo,
-      Math.ceil(photo.width * s),
-      Math.ceil(photo.height * s),
-    );
+    const big = resize(cv, photo, {
+      width: Math.ceil(photo.width * s),
+      height: Math.ceil(photo.height * s),
+    });
     const dx = Math.floor(rand() * (big.width - W + 1));
     const dy = Math.floor(rand() * (big.height - H + 1));
     let frame = canvas();
@@ -384,7 +278,7 @@ async function smallFaceFrames(
       const person = 1 + Math.floor(rand() * 40);
       const n = 1 + Math.floor(rand() * 10);
       const face = await readImage(join(orl, `s${person}`, `${n}.pgm`));
-      blit(frame, resize(cv, face, box.w, box.h), box.x, box.y);
+      blit(frame, resize(cv, face, { width: box.w, height: box.h }), box);
       truth.push(box);
     }
     frames.push({
@@ -399,30 +293,11 @@ async function smallFaceFrames(
 }
 
 async function clipFrames(): Promise<Frame[]> {
-  const clip = join(ROOT, "samples/sample.mp4");
-  const truth: { frame: number; faces: Box[] }[] = JSON.parse(
-    await Deno.readTextFile(join(ROOT, "samples/sample_truth.json")),
-  );
-  const out = await new Deno.Command("ffmpeg", {
-    args: [
-      "-v",
-      "error",
-      "-i",
-      clip,
-      "-f",
-      "rawvideo",
-      "-pix_fmt",
-      "gray",
-      "-",
-    ],
-    stdout: "piped",
-    stderr: "inherit",
-  }).output();
-  if (!out.success) throw new Error(`ffmpeg failed on ${clip}`);
+  const { pixels, frameBytes, truth } = await readSampleClip();
   const frames: Frame[] = [];
   for (let f = 0; f < truth.length; f += 3) {
-    const data = out.stdout.slice(f * W * H, (f + 1) * W * H);
-    if (data.length < W * H) break;
+    const data = pixels.slice(f * frameBytes, (f + 1) * frameBytes);
+    if (data.length < frameBytes) break;
     frames.push({
       set: "clip",
       name: `clip_${f}`,
@@ -537,7 +412,7 @@ function cells(frames: Frame[], found: Box[][]): Record<string, string> {
     const bands = SMALL_BANDS.map(() => [0, 0]);
     for (const i of idx) {
       const f = frames[i];
-      const r = score(f.truth!, f.ignore ?? [], found[i]);
+      const r = score(f.truth!, found[i], { ignore: f.ignore });
       r.hit.forEach((h, k) => {
         const side = f.truth![k].w;
         const band = SMALL_BANDS.findIndex(([lo, hi]) =>
@@ -548,7 +423,7 @@ function cells(frames: Frame[], found: Box[][]): Record<string, string> {
           if (h) bands[band][0]++;
         }
       });
-      hits += r.hit.filter((h) => h).length;
+      hits += countHits(r.hit);
       truth += f.truth!.length;
       fp += r.fp;
     }

@@ -29,7 +29,12 @@ import {
   SERVER_DETECT_OPTIONS,
 } from "../lib/face/detector.ts";
 import { loadOpenCV } from "../lib/face/opencv.ts";
-import { median, parseAnnotations, score } from "./_detection_score.ts";
+import {
+  hits as countHits,
+  median,
+  parseAnnotations,
+  score,
+} from "./_detection_score.ts";
 
 /** A parameter set to evaluate; `shrink` sets maxWidth to width * shrink. */
 interface Config extends DetectOptions {
@@ -100,9 +105,9 @@ async function main(): Promise<void> {
             ? { ...options, maxWidth: Math.round(image.width * shrink) }
             : options,
         );
-        const [h, f] = score(truths, found);
-        hits += h;
-        fp += f;
+        const s = score(truths, found);
+        hits += countHits(s.hit);
+        fp += s.fp;
         truth += truths.length;
       }
       cells.push(`${hits}/${truth} fp ${fp}`.padEnd(14));

@@ -21,8 +21,6 @@
  */
 
 import { parseArgs } from "node:util";
-import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import type { Box, Image } from "../lib/images/image.ts";
 import {
   DESCRIPTOR_CHIP,
@@ -32,10 +30,7 @@ import {
 } from "../lib/face/align.ts";
 import { detectLandmarks } from "../lib/face/landmarks.ts";
 import { loadFaceNets } from "../lib/face/_tfjs.ts";
-
-const W = 640;
-const H = 480;
-const ROOT = fileURLToPath(new URL("..", import.meta.url));
+import { H, readSampleClip, W } from "./_common.ts";
 
 function rssMiB(): number {
   return Deno.memoryUsage().rss / 2 ** 20;
@@ -59,26 +54,9 @@ async function main(): Promise<void> {
   });
   const wanted = Number(values.faces);
   const channels = values.rgb ? 3 : 1;
-  const truth: { frame: number; faces: Box[] }[] = JSON.parse(
-    await Deno.readTextFile(join(ROOT, "samples/sample_truth.json")),
-  );
-  const out = await new Deno.Command("ffmpeg", {
-    args: [
-      "-v",
-      "error",
-      "-i",
-      join(ROOT, "samples/sample.mp4"),
-      "-f",
-      "rawvideo",
-      "-pix_fmt",
-      channels === 1 ? "gray" : "rgb24",
-      "-",
-    ],
-    stdout: "piped",
-    stderr: "inherit",
-  }).output();
-  if (!out.success) throw new Error("ffmpeg failed on samples/sample.mp4");
-  const size = W * H * channels;
+  const { pixels, frameBytes: size, truth } = await readSampleClip({
+    rgb: channels === 3,
+  });
   const faces: { frame: Image; box: Box }[] = [];
   for (const entry of truth) {
     for (const { x, y, w, h } of entry.faces) {
@@ -87,7 +65,7 @@ async function main(): Promise<void> {
           width: W,
           height: H,
           channels: channels as 1 | 3,
-          data: out.stdout.subarray(
+          data: pixels.subarray(
             entry.frame * size,
             (entry.frame + 1) * size,
           ),

@@ -36,7 +36,6 @@
 
 import { parseArgs } from "node:util";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import type { Box, Image } from "../lib/images/image.ts";
 import { readImage } from "../lib/images/image_io.ts";
 import { FaceDetector, SERVER_DETECT_OPTIONS } from "../lib/face/detector.ts";
@@ -45,12 +44,15 @@ import type { ReplyFace } from "../lib/protocol/binary.ts";
 import { matchBoxes } from "../lib/tracking/boxes.ts";
 import { SceneWatch } from "../lib/tracking/scene.ts";
 import { Tracker } from "../lib/tracking/tracker.ts";
+import { blit, H, PHOTOS, prng, readSampleClip, resize, W } from "./_common.ts";
+import {
+  hits as countHits,
+  median,
+  parseAnnotations,
+  score as scoreBoxes,
+} from "./_detection_score.ts";
 
-const W = 640;
-const H = 480;
 const FPS = 30;
-const ROOT = fileURLToPath(new URL("..", import.meta.url));
-const PHOTOS = join(ROOT, "tests/fixtures/detection");
 
 interface Frame {
   image: Image;
@@ -63,139 +65,21 @@ interface Sequence {
   frames: Frame[];
 }
 
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-function iou(a: Box, b: Box): number {
-  const x0 = Math.max(a.x, b.x);
-  const y0 = Math.max(a.y, b.y);
-  const x1 = Math.min(a.x + a.w, b.x + b.w);
-  const y1 = Math.min(a.y + a.h, b.y + b.h);
-  const inter = Math.max(0, x1 - x0) * Math.max(0, y1 - y0);
-  return inter / (a.w * a.h + b.w * b.h - inter);
-}
-
-function centreInside(outer: Box, inner: Box): boolean {
-  const cx = inner.x + inner.w / 2;
-  const cy = inner.y + inner.h / 2;
-  return cx >= outer.x && cx <= outer.x + outer.w && cy >= outer.y &&
-    cy <= outer.y + outer.h;
-}
-
-function matches(truth: Box, found: Box): boolean {
-  return centreInside(truth, found) || iou(truth, found) >= 0.3;
-}
-
 /** Truth faces found and false detections in one frame. */
 function score(frame: Frame, found: Box[]): { hits: number; fp: number } {
-  const used = new Set<number>();
-  let hits = 0;
-  for (const t of frame.truth) {
-    let best = -1;
-    let bestIou = -1;
-    found.forEach((f, i) => {
-      if (used.has(i) || !matches(t, f)) return;
-      const v = iou(t, f);
-      if (v > bestIou) {
-        bestIou = v;
-        best = i;
-      }
-    });
-    if (best >= 0) {
-      used.add(best);
-      hits++;
-    }
-  }
-  let fp = 0;
-  found.forEach((f, i) => {
-    if (!used.has(i) && !frame.ignore.some((g) => matches(g, f))) fp++;
-  });
-  return { hits, fp };
-}
-
-function resize(cv: CV, image: Image, width: number, height: number): Image {
-  const src = new cv.Mat(image.height, image.width, cv.CV_8UC1);
-  src.data.set(image.data);
-  const dst = new cv.Mat();
-  cv.resize(
-    src,
-    dst,
-    new cv.Size(width, height),
-    0,
-    0,
-    width < image.width ? cv.INTER_AREA : cv.INTER_LINEAR,
-  );
-  const out: Image = { width, height, channels: 1, data: dst.data.slice() };
-  src.delete();
-  dst.delete();
-  return out;
-}
-
-/** Copies the part of `src` at (x, y) that falls inside `dst`. */
-function blit(dst: Image, src: Image, x: number, y: number): void {
-  for (let j = 0; j < src.height; j++) {
-    const row = y + j;
-    if (row < 0 || row >= dst.height) continue;
-    const from = Math.max(0, -x);
-    const to = Math.min(src.width, dst.width - x);
-    if (to <= from) continue;
-    dst.data.set(
-      src.data.subarray(j * src.width + from, j * src.width + to),
-      row * dst.width + x + from,
-    );
-  }
-}
-
-function parseAnnotations(xml: string): Map<string, Box[]> {
-  const result = new Map<string, Box[]>();
-  const imageRe = /<image\s+file='([^']+)'[^>]*>([\s\S]*?)<\/image>/g;
-  const boxRe =
-    /<box\s+top='(\d+)'\s+left='(\d+)'\s+width='(\d+)'\s+height='(\d+)'/g;
-  for (const m of xml.matchAll(imageRe)) {
-    const boxes: Box[] = [];
-    for (const b of m[2].matchAll(boxRe)) {
-      boxes.push({ x: +b[2], y: +b[1], w: +b[3], h: +b[4] });
-    }
-    result.set(m[1].replace(/\.jpg$/, ".pgm"), boxes);
-  }
-  return result;
+  const s = scoreBoxes(frame.truth, found, { ignore: frame.ignore });
+  return { hits: countHits(s.hit), fp: s.fp };
 }
 
 async function clipSequence(): Promise<Sequence> {
-  const truth: { frame: number; faces: Box[] }[] = JSON.parse(
-    await Deno.readTextFile(join(ROOT, "samples/sample_truth.json")),
-  );
-  const out = await new Deno.Command("ffmpeg", {
-    args: [
-      "-v",
-      "error",
-      "-i",
-      join(ROOT, "samples/sample.mp4"),
-      "-f",
-      "rawvideo",
-      "-pix_fmt",
-      "gray",
-      "-",
-    ],
-    stdout: "piped",
-    stderr: "inherit",
-  }).output();
-  if (!out.success) throw new Error("ffmpeg failed on samples/sample.mp4");
+  const { pixels, frameBytes, truth } = await readSampleClip();
   const frames: Frame[] = [];
   for (const entry of truth) {
-    const data = out.stdout.slice(
-      entry.frame * W * H,
-      (entry.frame + 1) * W * H,
+    const data = pixels.slice(
+      entry.frame * frameBytes,
+      (entry.frame + 1) * frameBytes,
     );
-    if (data.length < W * H) break;
+    if (data.length < frameBytes) break;
     frames.push({
       image: { width: W, height: H, channels: 1, data },
       truth: entry.faces.map(({ x, y, w, h }) => ({ x, y, w, h })),
@@ -225,7 +109,9 @@ async function movingSequence(cv: CV, orl: string): Promise<Sequence> {
   const annotations = new Map<string, Box[]>();
   for (const set of ["training", "testing"]) {
     const xml = await Deno.readTextFile(join(PHOTOS, `${set}.xml`));
-    for (const [k, v] of parseAnnotations(xml)) annotations.set(k, v);
+    for (const [k, v] of parseAnnotations(xml)) {
+      annotations.set(k.replace(/\.jpg$/, ".pgm"), v);
+    }
   }
   const backgrounds = ["2008_001322.pgm", "2009_004587.pgm"];
   const frames: Frame[] = [];
@@ -235,12 +121,10 @@ async function movingSequence(cv: CV, orl: string): Promise<Sequence> {
   for (const [b, name] of backgrounds.entries()) {
     const photo = await readImage(join(PHOTOS, name));
     const s = Math.max(W / photo.width, H / photo.height);
-    const big = resize(
-      cv,
-      photo,
-      Math.ceil(photo.width * s),
-      Math.ceil(photo.height * s),
-    );
+    const big = resize(cv, photo, {
+      width: Math.ceil(photo.width * s),
+      height: Math.ceil(photo.height * s),
+    });
     const back: Image = {
       width: W,
       height: H,
@@ -309,7 +193,7 @@ async function movingSequence(cv: CV, orl: string): Promise<Sequence> {
           w,
           h,
         };
-        blit(image, resize(cv, walker.face, w, h), box.x, box.y);
+        blit(image, resize(cv, walker.face, { width: w, height: h }), box);
         truth.push(box);
       }
       frames.push({ image, truth, ignore });
@@ -404,11 +288,6 @@ function step(
     // The tracks now hold what this full scan found.
     if (!answer.tracksOnly) state.scene.scanned(answer.image);
   }
-}
-
-function median(values: number[]): number {
-  const s = [...values].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)];
 }
 
 async function main(): Promise<void> {

@@ -19,30 +19,19 @@
  * const summary = await runSession({ input: "clip.mp4", everyFrame: true, view: "none" });
  * ```
  *
- * One module, longer than most, on purpose: it is the per-frame pipeline in
- * the order a frame goes through it (capture, request, exchange, tracks,
- * outputs, summary), which the client, the demo and the bench all run.
- *
  * @module
  */
 
-import { drawFaces, type DrawnFace } from "../images/draw.ts";
 import type { Image } from "../images/image.ts";
 import { loadOpenCV } from "../face/opencv.ts";
-import { mean, percentile } from "../measure/stats.ts";
-import type { FrameReply, ReplyFace, Timings } from "../protocol/binary.ts";
-import { lookAt } from "../tracking/appearance.ts";
-import { SceneWatch } from "../tracking/scene.ts";
-import {
-  type TrackedFace,
-  Tracker,
-  type TrackUpdate,
-  UNKNOWN,
-} from "../tracking/tracker.ts";
-import { type Capture, type Frame, openCapture } from "../video/capture.ts";
-import { CaptureError } from "../video/capture_error.ts";
+import type { ReplyFace, Timings } from "../protocol/binary.ts";
+import type { TrackedFace, TrackUpdate } from "../tracking/tracker.ts";
+import { openCapture } from "../video/capture.ts";
 import { findFfmpeg } from "../video/find_ffmpeg.ts";
 import { FrameClient, type FrameClientOptions } from "./frame_client.ts";
+import { annotate } from "./_annotate.ts";
+import { FrameTracks } from "./_frame_tracks.ts";
+import { type Answer, runInFlight } from "./_in_flight.ts";
 import { openOutputs, type ViewMode } from "./_outputs.ts";
 import {
   FrameRequests,
@@ -50,7 +39,10 @@ import {
   type SendFormat,
   type SentRequest,
 } from "./_request.ts";
+import { type Shot, Shots } from "./_shots.ts";
+import { Tally } from "./_tally.ts";
 
+export { jsonLine, summaryLines } from "./_report_lines.ts";
 export type { SendFormat, TrackedFace, TrackUpdate, ViewMode };
 
 /**
@@ -80,26 +72,6 @@ export interface FrameExchange {
  * encodes and sends while the other is at the server).
  */
 export const IN_FLIGHT = 2;
-
-/** A frame as read, copied out of the capture's buffer. */
-interface Shot {
-  /** Frames read before it (its index restarts when a source is reopened). */
-  seq: number;
-  index: number;
-  picture: Image;
-  /** ms waited for it. */
-  waited: number;
-  /** `performance.now()` when it came in. */
-  at: number;
-}
-
-/** A frame's request and the reply to it. */
-interface Answer {
-  shot: Shot;
-  sent: SentRequest;
-  parts: Uint8Array[];
-  receivedAt: number;
-}
 
 /** Client-side milliseconds of one frame. */
 export interface ClientTimings {
@@ -275,6 +247,10 @@ export async function runSession(
   const ffmpeg = await findFfmpeg({ override: options.ffmpeg });
   await using cleanup = new AsyncDisposableStack();
   const connect = options.connect ?? "tcp://127.0.0.1:5555";
+  const tracking = options.track ?? true;
+  const tracks = tracking
+    ? new FrameTracks({ live, fps: options.fps ?? 30 })
+    : undefined;
 
   const outputs = await openOutputs({
     view: options.view ?? "none",
@@ -285,13 +261,13 @@ export async function runSession(
     fps: options.fps ?? 30,
     ffmpeg,
     ffplay: options.ffplay,
-    tracks: options.track ?? true,
+    tracks: tracking,
     // The page names an unknown track's person from the crops it kept;
     // the track is recognised again at once, to show the new name.
     enrol: {
       endpoint: connect,
       curve: options.curve,
-      onEnrolled: (track) => tracker?.recheck(track),
+      onEnrolled: (track) => tracks?.recheck(track),
     },
     log,
   });
@@ -303,7 +279,7 @@ export async function runSession(
   const pixelFormat = !wantPicture && (options.send ?? "grey") === "grey"
     ? "grey8"
     : "rgb24";
-  const openSource = () =>
+  const shots = new Shots(() =>
     openCapture({
       input: options.input,
       width,
@@ -312,9 +288,13 @@ export async function runSession(
       pixelFormat,
       everyFrame: options.everyFrame,
       ffmpeg,
-    });
-  let capture: Capture = openSource();
-  cleanup.defer(() => capture.close());
+    }), {
+    shape: { width, height, channels: pixelFormat === "grey8" ? 1 : 3 },
+    reconnect: (options.reconnect ?? false) && live,
+    signal,
+    log,
+  });
+  cleanup.defer(() => shots.close());
   const inFlight = Math.max(1, Math.floor(options.inFlight ?? IN_FLIGHT));
   const exchange = options.exchange ?? new FrameClient(connect, {
     inFlight,
@@ -324,50 +304,16 @@ export async function runSession(
     log,
   });
   cleanup.defer(() => exchange.close());
-  log(`client: ${capture.args.join(" ")} -> ${connect}`);
+  log(`client: ${shots.args.join(" ")} -> ${connect}`);
 
   // Unblock a pending capture read or exchange at once.
   const stop = () => {
-    capture.close().catch(() => {});
+    shots.close().catch(() => {});
     exchange.close().catch(() => {});
   };
   signal?.addEventListener("abort", stop, { once: true });
   cleanup.defer(() => signal?.removeEventListener("abort", stop));
 
-  /** The next frame, reopening a failed live source with `reconnect`. */
-  const nextFrame = async (): Promise<Frame | null> => {
-    while (true) {
-      try {
-        return await capture.next();
-      } catch (error) {
-        if (signal?.aborted) return null;
-        if (!(error instanceof CaptureError && options.reconnect && live)) {
-          throw error;
-        }
-        log(`capture failed: ${error.message}; reconnecting in 1 s`);
-        await capture.close();
-        await new Promise((r) => setTimeout(r, 1000));
-        if (signal?.aborted) return null;
-        capture = openSource();
-      }
-    }
-  };
-  // The capture reuses the buffer on the next read, and frames in flight
-  // (resent on a retry, drawn on later) outlive it: keep a copy.
-  const picture = (frame: Frame): Image => ({
-    width,
-    height,
-    channels: pixelFormat === "grey8" ? 1 : 3,
-    data: frame.data.slice(),
-  });
-
-  const tracking = options.track ?? true;
-  const tracker = tracking ? new Tracker() : undefined;
-  const scene = new SceneWatch();
-  const frameSeconds = 1 / (options.fps ?? 30);
-  // A file's own clock: frames come as fast as answers, not at its rate.
-  const timeOf = (shot: Shot) =>
-    live ? shot.at / 1000 : shot.index * frameSeconds;
   const tally = new Tally(tracking);
   const requests = new FrameRequests({
     send: options.send ?? "grey",
@@ -376,27 +322,6 @@ export async function runSession(
     tracks: tracking,
   });
 
-  /** The capture hands out one frame per call: reads wait their turn. */
-  let reads: Promise<unknown> = Promise.resolve();
-  let seq = 0;
-  const readShot = (): Promise<Shot | null> => {
-    const read = reads.then(async (): Promise<Shot | null> => {
-      const t0 = performance.now();
-      const frame = await nextFrame();
-      if (frame === null) return null;
-      const at = performance.now();
-      return {
-        seq: seq++,
-        index: frame.index,
-        picture: picture(frame),
-        waited: at - t0,
-        at,
-      };
-    });
-    reads = read.catch(() => {});
-    return read;
-  };
-
   /** Sends `first` (or, live during an outage, the newest frame) and waits. */
   const send = (first: Shot): Promise<Answer> => {
     let shot = first;
@@ -404,43 +329,24 @@ export async function runSession(
     return exchange.exchange(async () => {
       if (live && exchange.inOutage) {
         // While the server is away, send the newest frame when it is back.
-        shot = (await readShot()) ?? shot;
+        shot = (await shots.read()) ?? shot;
       }
-      // Where the tracks should be in this frame, and which faces need the
-      // recogniser (the picture is not drawn on yet).
-      const picture = shot.picture;
-      // Between full scans the server looks only around the tracks, unless
-      // the picture changed where that search does not look.
-      const tracksOnly = tracker
-        ? !tracker.fullScan(timeOf(shot), {
-          changedAway: (boxes) => scene.changedAway(picture, boxes),
-        })
-        : false;
-      const hints = tracker?.hints(timeOf(shot), {
-        look: (box) => lookAt(picture, box),
-        fullScan: !tracksOnly,
+      const plan = tracks?.plan(shot);
+      sent = requests.build(shot.picture, plan?.hints, {
+        tracksOnly: plan?.tracksOnly ?? false,
       });
-      sent = requests.build(picture, hints, { tracksOnly });
       return sent.parts;
     }).then((parts) => ({ shot, sent, parts, receivedAt: performance.now() }));
   };
 
-  let lastTime = 0;
   /** Decodes, tracks, draws, shows and reports one answer. */
   const finish = async ({ shot, sent, parts, receivedAt }: Answer) => {
     const t2 = performance.now();
     const reply = replyTo(sent, parts);
-    const time = timeOf(shot);
-    lastTime = time;
     // Looks are taken before the boxes are drawn on the picture.
-    const update = tracker?.update(reply.faces, {
-      time,
-      threshold: reply.threshold,
-      look: (box) => lookAt(shot.picture, box),
-    });
-    if (tracker && !sent.tracksOnly) scene.scanned(shot.picture);
-    if (update) {
-      options.onTracks?.(update, time);
+    const update = tracks?.update(shot, reply, { tracksOnly: sent.tracksOnly });
+    if (tracks && update) {
+      options.onTracks?.(update, tracks.lastTime);
       // Before the boxes are drawn: the page keeps crops of unknown faces.
       outputs.follow(shot.picture, { ...update, frame: shot.index });
     }
@@ -453,7 +359,7 @@ export async function runSession(
       frame: shot.index,
       faces: reply.faces,
       tracked: update?.faces,
-      time: update ? time : undefined,
+      time: tracks && update ? tracks.lastTime : undefined,
       latencyMs: receivedAt - sent.startedAt,
       timings: {
         capture: tally.frames === 0 ? 0 : shot.waited,
@@ -474,64 +380,18 @@ export async function runSession(
     options.onFrame?.(result);
   };
 
-  // Up to `inFlight` frames at the server; answers are taken in the order
-  // the frames were sent, so results stay in frame order. A new frame is
-  // read only when a slot is free: live, that is the newest one.
-  const limit = options.frames ?? Infinity;
-  const waiting: Promise<Answer>[] = [];
-  let reading: Promise<Shot | null> | null = null;
-  let sourceEnded = false;
-  let sentFrames = 0;
-  let lastShown = -1; // seq of the last frame shown
-  let stale = 0;
-  let failure: unknown;
-  try {
-    while (!signal?.aborted) {
-      if (
-        reading === null && !sourceEnded && waiting.length < inFlight &&
-        sentFrames < limit
-      ) {
-        reading = readShot();
-      }
-      if (reading === null && waiting.length === 0) break;
-      const next = await Promise.race<{ read: Shot | null } | Answer>([
-        ...(reading ? [reading.then((read) => ({ read }))] : []),
-        ...(waiting.length ? [waiting[0]] : []),
-      ]);
-      if ("read" in next) {
-        reading = null;
-        if (next.read === null) {
-          sourceEnded = true;
-          continue;
-        }
-        tally.started ??= next.read.at;
-        const answer = send(next.read);
-        answer.catch(() => {}); // observed in turn, or left by a stop
-        waiting.push(answer);
-        sentFrames++;
-        continue;
-      }
-      waiting.shift();
-      // Live, a retry may have swapped in a newer frame than a later
-      // request's: an answer older than one shown is never shown.
-      if (next.shot.seq <= lastShown) {
-        stale++;
-        continue;
-      }
-      lastShown = next.shot.seq;
-      await finish(next);
-    }
-  } catch (error) {
-    if (!signal?.aborted) failure = error;
-  }
+  const { stale, failure } = await runInFlight({
+    read: () => shots.read(),
+    send,
+    finish,
+    onRead: (shot) => tally.started ??= shot.at,
+  }, { inFlight, limit: options.frames ?? Infinity, signal });
   tally.ended = performance.now();
   // Whoever is still in view leaves when the session ends.
-  if (tracker) {
-    options.onTracks?.({ faces: [], lost: tracker.endAll() }, lastTime);
-  }
+  if (tracks) options.onTracks?.(tracks.endAll(), tracks.lastTime);
   await cleanup.disposeAsync();
   const summary = tally.summary({
-    dropped: capture.dropped + stale,
+    dropped: shots.dropped + stale,
     reconnects: exchange.reconnects,
   });
   if (tally.started !== undefined || failure === undefined) {
@@ -541,234 +401,9 @@ export async function runSession(
   return summary;
 }
 
-/**
- * The end-of-session lines for a log: `done: ...` for people and
- * `summary: {json}` for scripts.
- */
-export function summaryLines(summary: SessionSummary): string[] {
-  const ms = (value: number) =>
-    Number.isFinite(value) ? `${value.toFixed(1)} ms` : "n/a";
-  const seen = Object.entries(summary.seen).sort((a, b) => b[1] - a[1]);
-  // With tracks: who, and how long; without: labels, in how many frames.
-  const who = summary.people
-    ? summary.people.map((p) =>
-      `${p.known ? p.name : `${p.name} #${p.tracks[0]}`} ${
-        p.seconds.toFixed(1)
-      } s`
-    )
-    : seen.map(([label, n]) => `${label} (${n} frames)`);
-  return [
-    `done: ${summary.frames} frames in ${summary.seconds.toFixed(2)} s, ${
-      summary.fps.toFixed(1)
-    } fps, latency p50 ${ms(summary.latency.p50)}, p95 ${
-      ms(summary.latency.p95)
-    }, ${summary.dropped} frames dropped; ` +
-    (who.length
-      ? `faces in ${summary.framesWithFaces} frames: ${who.join(", ")}`
-      : "no faces"),
-    `summary: ${
-      JSON.stringify({
-        frames: summary.frames,
-        frames_with_faces: summary.framesWithFaces,
-        seconds: round(summary.seconds, 2),
-        fps: round(summary.fps, 1),
-        latency_p50_ms: round(summary.latency.p50, 1),
-        latency_p95_ms: round(summary.latency.p95, 1),
-        latency_mean_ms: round(summary.latency.mean, 1),
-        dropped: summary.dropped,
-        reconnects: summary.reconnects,
-        seen: summary.seen,
-        ...(summary.people
-          ? {
-            people: summary.people.map((p) => ({
-              ...p,
-              seconds: round(p.seconds, 2),
-            })),
-          }
-          : {}),
-      })
-    }`,
-  ];
-}
-
-/**
- * One `--json` line: `{"frame":12,"faces":[...],"latency_ms":18.4}`. Each
- * face has the server's `label` and `distance` for this frame (null when
- * the server skipped it) and, with tracking, its `track` and the track's
- * `name`.
- */
-export function jsonLine(result: FrameResult): string {
-  return JSON.stringify({
-    frame: result.frame,
-    faces: result.faces.map((f, i) => {
-      const tracked = result.tracked?.[i];
-      return {
-        x: f.x,
-        y: f.y,
-        w: f.w,
-        h: f.h,
-        label: f.recognised === false ? null : f.label,
-        distance: round(f.distance, 3),
-        ...(tracked ? { track: tracked.track, name: tracked.name } : {}),
-      };
-    }),
-    latency_ms: round(result.latencyMs, 2),
-  });
-}
-
-/** Rounds for JSON; NaN (no frames) becomes null. */
-function round(value: number, digits: number): number | null {
-  return Number.isFinite(value) ? Number(value.toFixed(digits)) : null;
-}
-
 /** Cameras and streams are live; files are not. */
 function isLive(input: string | undefined): boolean {
   return input === undefined || /^[a-z][a-z0-9+.-]*:\/\//i.test(input) ||
     input.startsWith("/dev/") ||
     /^(v4l2|avfoundation|dshow|gdigrab|x11grab):/.test(input);
-}
-
-/**
- * The server's annotated frame, or the boxes drawn on the frame sent: with
- * tracks `#3 s1` (track and name), else the label and distance.
- */
-function annotate(
-  picture: Image,
-  reply: FrameReply,
-  tracked: TrackedFace[] | undefined,
-): Image {
-  if (reply.frame) {
-    const { width, height, pixels } = reply.frame;
-    return { width, height, channels: 3, data: pixels };
-  }
-  drawFaces(picture, tracked?.map(asShown) ?? reply.faces);
-  return picture;
-}
-
-/** A tracked face as drawn and shown: named, and captioned, by its track. */
-function asShown(face: TrackedFace): DrawnFace {
-  return { ...face, label: face.name, text: `#${face.track} ${face.name}` };
-}
-
-/** A stretch of frames in which one track carried one name. */
-interface Stretch {
-  name: string;
-  track: number;
-  first: number;
-  last: number;
-  frames: number;
-}
-
-/** The running counts of a session. */
-class Tally {
-  frames = 0;
-  framesWithFaces = 0;
-  started: number | undefined;
-  ended: number | undefined;
-  #latencies: number[] = [];
-  #seen = new Map<string, number>();
-  #stretches = new Map<string, Stretch>();
-  #tracking: boolean;
-  #windowStart = performance.now();
-  #windowFrames = 0;
-  #windowFps = 0;
-
-  /** `tracking`: the results have tracks; count people. */
-  constructor(tracking: boolean) {
-    this.#tracking = tracking;
-  }
-
-  add(result: FrameResult): void {
-    this.frames++;
-    this.#latencies.push(result.latencyMs);
-    if (result.faces.length > 0) this.framesWithFaces++;
-    const shown = result.tracked?.map((f) => f.name) ??
-      result.faces.map((f) => f.label);
-    for (const label of new Set(shown)) {
-      this.#seen.set(label, (this.#seen.get(label) ?? 0) + 1);
-    }
-    const time = result.time ?? 0;
-    for (const { track, name } of result.tracked ?? []) {
-      const key = `${track} ${name}`;
-      const stretch = this.#stretches.get(key);
-      if (stretch) {
-        stretch.last = time;
-        stretch.frames++;
-      } else {
-        this.#stretches.set(key, {
-          name,
-          track,
-          first: time,
-          last: time,
-          frames: 1,
-        });
-      }
-    }
-    this.#windowFrames++;
-    const now = performance.now();
-    if (now - this.#windowStart >= 1000) {
-      this.#windowFps = (this.#windowFrames * 1000) / (now - this.#windowStart);
-      this.#windowStart = now;
-      this.#windowFrames = 0;
-    }
-  }
-
-  viewInfo(result: FrameResult) {
-    return {
-      frames: this.frames,
-      fps: this.#windowFps,
-      latencyMs: result.latencyMs,
-    };
-  }
-
-  /**
-   * Who was seen, for how long: a known name over all its tracks; each
-   * track that never had a name as an unknown person of its own (a named
-   * track's unknown frames are that person not recognised yet). A stretch
-   * of n frames from `first` to `last` lasted `(last - first) * n / (n - 1)`:
-   * one more frame's time.
-   */
-  people(): PersonSeen[] {
-    const named = new Set<number>();
-    for (const { name, track } of this.#stretches.values()) {
-      if (name !== UNKNOWN) named.add(track);
-    }
-    const people = new Map<string, PersonSeen>();
-    for (const stretch of this.#stretches.values()) {
-      const { name, track, first, last, frames } = stretch;
-      if (name === UNKNOWN && named.has(track)) continue;
-      const seconds = frames > 1 ? (last - first) * frames / (frames - 1) : 0;
-      const key = name === UNKNOWN ? `${name} ${track}` : name;
-      const person = people.get(key) ??
-        { name, known: name !== UNKNOWN, seconds: 0, tracks: [] };
-      person.seconds += seconds;
-      if (!person.tracks.includes(track)) person.tracks.push(track);
-      people.set(key, person);
-    }
-    return [...people.values()].sort((a, b) => b.seconds - a.seconds);
-  }
-
-  summary(
-    counts: { dropped: number; reconnects: number },
-  ): SessionSummary {
-    const ended = this.ended ?? performance.now();
-    const started = this.started ?? ended;
-    const seconds = (ended - started) / 1000;
-    return {
-      frames: this.frames,
-      framesWithFaces: this.framesWithFaces,
-      seconds,
-      fps: seconds > 0 ? this.frames / seconds : 0,
-      latency: {
-        p50: percentile(this.#latencies, 50),
-        p95: percentile(this.#latencies, 95),
-        mean: mean(this.#latencies),
-      },
-      ...counts,
-      seen: Object.fromEntries(this.#seen),
-      ...(this.#tracking ? { people: this.people() } : {}),
-      started,
-      ended,
-    };
-  }
 }

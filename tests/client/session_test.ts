@@ -11,21 +11,12 @@ import type { Image } from "../../lib/images/image.ts";
 import {
   decodeFrameRequest,
   encodeError,
-  encodeReply,
   type Face,
   type FrameRequest,
 } from "../../lib/protocol/binary.ts";
 
-const CLIP = "tests/fixtures/clip/clip.mp4";
-const CLIP_FRAMES = 60;
-const TIMINGS = {
-  decode: 0.1,
-  detect: 2,
-  recognise: 1,
-  draw: 0,
-  encode: 0,
-  total: 3.5,
-};
+import { CLIP, CLIP_FRAMES } from "../support/clip_client.ts";
+import { fakeReply, TIMINGS } from "./_fake_reply.ts";
 
 /**
  * A server in this process: answers each request with `faces(frame number)`
@@ -46,12 +37,7 @@ function fakeServer(
       if (requests.length - 1 === options.refuseAt) {
         return encodeError("BAD_SIZE", "no such size");
       }
-      return encodeReply({
-        kind: "reply",
-        frameId: request.frameId,
-        timestamp: request.timestamp,
-        faces: faces(requests.length - 1),
-        timings: TIMINGS,
+      return fakeReply(request, faces(requests.length - 1), {
         frame: request.reply === "faces+frame"
           ? {
             format: "rgb24",

@@ -16,22 +16,14 @@ import {
 } from "../../lib/client/session.ts";
 import {
   decodeFrameRequest,
-  encodeReply,
   type Face,
   type FrameRequest,
   type ReplyFace,
 } from "../../lib/protocol/binary.ts";
 import { matchBoxes } from "../../lib/tracking/boxes.ts";
 
-const CLIP = "tests/fixtures/clip/clip.mp4";
-const TIMINGS = {
-  decode: 0.1,
-  detect: 2,
-  recognise: 1,
-  draw: 0,
-  encode: 0,
-  total: 3.5,
-};
+import { CLIP } from "../support/clip_client.ts";
+import { fakeReply } from "./_fake_reply.ts";
 
 /**
  * A server in this process that speaks version 2 as the real one does:
@@ -80,14 +72,11 @@ function trackingServer(
         return { ...face, track: hint?.track ?? 0, recognised: true };
       });
       server.recognised += answer.filter((f) => f.recognised !== false).length;
-      return encodeReply({
-        kind: "reply",
-        frameId: request.frameId,
-        timestamp: request.timestamp,
-        faces: answer,
-        timings: TIMINGS,
-        ...(request.version === 2 ? { version: 2, threshold: 100 } : {}),
-      });
+      return fakeReply(
+        request,
+        answer,
+        request.version === 2 ? { version: 2, threshold: 100 } : {},
+      );
     },
     close: () => Promise.resolve(),
   };

@@ -4,21 +4,13 @@
  */
 
 import assert from "node:assert/strict";
+import { clipTruth } from "../support/clip_client.ts";
 import {
-  PROJECT_ROOT,
   runClient,
   runProject,
   stackLines,
   startServer,
 } from "../support/processes.ts";
-
-interface TruthFace {
-  name: string;
-  x: number;
-  y: number;
-  w: number;
-  h: number;
-}
 
 interface SeenFace {
   x: number;
@@ -51,11 +43,7 @@ Deno.test("server and client name the people of the fixture clip frame by frame,
     ]);
     assert.equal(run.code, 0, run.stderr);
     const lines = run.stdout.trim().split("\n").map((l) => JSON.parse(l));
-    const truth: { frame: number; faces: TruthFace[] }[] = JSON.parse(
-      await Deno.readTextFile(
-        `${PROJECT_ROOT}tests/fixtures/clip/clip_truth.json`,
-      ),
-    );
+    const truth = clipTruth();
     assert.equal(lines.length, truth.length, "one JSON line per frame");
 
     let truthFaces = 0;

@@ -7,6 +7,7 @@ import {
 } from "../../lib/protocol/legacy.ts";
 import { Context } from "../../lib/zmq/zmq.ts";
 import { PROJECT_ROOT, startServer } from "../support/processes.ts";
+import { pythonImports } from "../support/python.ts";
 
 const CLIP = `${PROJECT_ROOT}tests/fixtures/clip/clip.mp4`;
 /** The ffmpeg the programs use: on PATH, else the npm package's (a fresh machine). */
@@ -125,7 +126,7 @@ Deno.test("the original Python client's messages get the annotated BGR frame bac
 Deno.test({
   name:
     "the original Python client itself (bench/original_client.py) works unchanged against our server",
-  ignore: !(await pythonHasZmqAndCv2()),
+  ignore: !pythonImports("cv2, zmq"),
   fn: async () => {
     const server = await startServer(["--workers", "1"]);
     try {
@@ -151,16 +152,3 @@ Deno.test({
     }
   },
 });
-
-async function pythonHasZmqAndCv2(): Promise<boolean> {
-  try {
-    const probe = await new Deno.Command("/usr/bin/python3", {
-      args: ["-c", "import cv2, zmq"],
-      stdout: "null",
-      stderr: "null",
-    }).output();
-    return probe.success;
-  } catch {
-    return false;
-  }
-}

@@ -10,6 +10,8 @@ import { findFfmpeg } from "../../lib/video/find_ffmpeg.ts";
 import { probeVideo } from "../support/video.ts";
 import {
   childPids,
+  type ClientProcess,
+  type ClientRun,
   freePort,
   spawnClient,
   stackLines,
@@ -23,6 +25,18 @@ const FFMPEG = await findFfmpeg();
 /** Generous bounds: they catch a wedged process, not a slow one. */
 const SERVER_EXIT_MS = 1500;
 const CLIENT_EXIT_MS = 3000;
+
+/** SIGINT to `client`: it exits cleanly, soon, without a stack trace. */
+async function interrupt(client: ClientProcess): Promise<ClientRun> {
+  const t0 = performance.now();
+  client.kill("SIGINT");
+  const run = await client.finished;
+  const ms = performance.now() - t0;
+  assert.equal(run.code, 0, run.stderr);
+  assert.ok(ms < CLIENT_EXIT_MS, `exited ${ms.toFixed(0)} ms after SIGINT`);
+  assert.deepEqual(stackLines(run.stderr), [], run.stderr);
+  return run;
+}
 
 function jsonLines(stdout: string): number {
   return stdout.split("\n").filter((l) => l.startsWith("{")).length;
@@ -94,13 +108,7 @@ Deno.test("SIGINT to a recording client exits 0 and leaves a playable file", asy
     });
     const children = childPids(client.child.pid);
     assert.ok(children.length >= 1, "ffmpeg runs under the client");
-    const t0 = performance.now();
-    client.kill("SIGINT");
-    const run = await client.finished;
-    const ms = performance.now() - t0;
-    assert.equal(run.code, 0, run.stderr);
-    assert.ok(ms < CLIENT_EXIT_MS, `exited ${ms.toFixed(0)} ms after SIGINT`);
-    assert.deepEqual(stackLines(run.stderr), [], run.stderr);
+    const run = await interrupt(client);
     const answered = jsonLines(run.stdout);
     assert.ok(answered < 60, "stopped before the clip's end");
     const recorded = Number(/recorded (\d+) frames to /.exec(run.stderr)?.[1]);
@@ -143,14 +151,8 @@ Deno.test("SIGINT to a client waiting for an absent server exits 0 at once", asy
       what: "the outage notice",
     });
     const children = childPids(client.child.pid);
-    const t0 = performance.now();
-    client.kill("SIGINT");
-    const run = await client.finished;
-    const ms = performance.now() - t0;
-    assert.equal(run.code, 0, run.stderr);
-    assert.ok(ms < CLIENT_EXIT_MS, `exited ${ms.toFixed(0)} ms after SIGINT`);
+    const run = await interrupt(client);
     assert.equal(run.stdout, "");
-    assert.deepEqual(stackLines(run.stderr), [], run.stderr);
     assert.deepEqual(children.filter(running), [], "no ffmpeg left running");
   } finally {
     client.kill("SIGKILL");

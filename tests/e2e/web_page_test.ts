@@ -222,6 +222,21 @@ function streamPixels(page: Page): Promise<number> {
   });
 }
 
+/** Closes what an enrolment test started, whichever of it did start. */
+async function tearDown(started: {
+  browser?: Browser;
+  client?: ClientProcess;
+  server?: ServerProcess;
+  dir: string;
+}): Promise<void> {
+  const { browser, client, server, dir } = started;
+  await browser?.close();
+  client?.kill("SIGTERM");
+  await client?.finished;
+  await server?.stop();
+  await Deno.remove(dir, { recursive: true });
+}
+
 Deno.test({
   name:
     "the web page shows the stream and who is here; naming an unknown face enrols it",
@@ -333,11 +348,7 @@ Deno.test({
       const run = await running.finished;
       assert.equal(run.code, 0, run.stderr);
     } finally {
-      await browser?.close();
-      client?.kill("SIGTERM");
-      await client?.finished;
-      await server?.stop();
-      await Deno.remove(dir, { recursive: true });
+      await tearDown({ browser, client, server, dir });
     }
   },
 });
@@ -373,11 +384,7 @@ Deno.test({
       assert.match(server.output(), /refused enrolment of "Bob"/);
       await assert.rejects(Deno.stat(`${PROJECT_ROOT}train/Bob`));
     } finally {
-      await browser?.close();
-      client?.kill("SIGTERM");
-      await client?.finished;
-      await server?.stop();
-      await Deno.remove(dir, { recursive: true });
+      await tearDown({ browser, client, server, dir });
     }
   },
 });

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import {
+  type ClientRun,
   freePort,
   runClient,
   startServer,
@@ -10,6 +11,16 @@ import {
   clipClientArgs,
   framesOf,
 } from "../support/clip_client.ts";
+
+/** Two clients streaming the clip to `endpoint` at once, both succeeded. */
+async function twoClients(endpoint: string): Promise<ClientRun[]> {
+  const runs = await Promise.all([
+    runClient(clipClientArgs(endpoint)),
+    runClient(clipClientArgs(endpoint)),
+  ]);
+  for (const run of runs) assert.equal(run.code, 0, run.stderr);
+  return runs;
+}
 
 /** Frames each worker reported in `stats:` lines, by worker id. */
 function framesPerWorker(log: string): Map<string, number> {
@@ -25,12 +36,7 @@ function framesPerWorker(log: string): Map<string, number> {
 Deno.test("two worker threads share the frames of two concurrent clients", async () => {
   const server = await startServer(["--workers", "2", "--stats", "1"]);
   try {
-    const [a, b] = await Promise.all([
-      runClient(clipClientArgs(server.endpoint)),
-      runClient(clipClientArgs(server.endpoint)),
-    ]);
-    assert.equal(a.code, 0, a.stderr);
-    assert.equal(b.code, 0, b.stderr);
+    const [a, b] = await twoClients(server.endpoint);
     const all = [...Array(CLIP_FRAMES).keys()];
     assert.deepEqual(framesOf(a.stdout), all);
     assert.deepEqual(framesOf(b.stdout), all);
@@ -58,12 +64,7 @@ Deno.test("remote workers connected to the backend do the work of a server with 
     await startWorker(["--connect", backend, "--stats", "1"]),
   ];
   try {
-    const [a, b] = await Promise.all([
-      runClient(clipClientArgs(server.endpoint)),
-      runClient(clipClientArgs(server.endpoint)),
-    ]);
-    assert.equal(a.code, 0, a.stderr);
-    assert.equal(b.code, 0, b.stderr);
+    const [a, b] = await twoClients(server.endpoint);
     assert.equal(framesOf(a.stdout).length, CLIP_FRAMES);
     assert.equal(framesOf(b.stdout).length, CLIP_FRAMES);
     // The same people are named as with local workers.

@@ -19,6 +19,7 @@ import {
 } from "../../lib/face/model_file.ts";
 import { unpackRecognizer } from "../../lib/face/recognizers.ts";
 import type { PackedRecognizer } from "../../lib/face/recognizer.ts";
+import { pythonImports } from "../support/python.ts";
 
 const FIXTURES = new URL("../fixtures/", import.meta.url);
 const LBPH = new URL("lbph/", FIXTURES).pathname;
@@ -261,17 +262,7 @@ Deno.test("model_file: bad files give clear errors naming the file", async () =>
   }
 });
 
-const hasCv2 = (() => {
-  try {
-    return new Deno.Command("/usr/bin/python3", {
-      args: ["-c", "import cv2; cv2.face"],
-      stdout: "null",
-      stderr: "null",
-    }).outputSync().success;
-  } catch {
-    return false;
-  }
-})();
+const hasCv2 = pythonImports("cv2; cv2.face");
 
 Deno.test({
   name:

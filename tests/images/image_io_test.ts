@@ -10,6 +10,7 @@ import {
   ImageError,
   readImage,
 } from "../../lib/images/image_io.ts";
+import { pythonImports } from "../support/python.ts";
 
 const DIR = fileURLToPath(new URL("../fixtures/images/", import.meta.url));
 
@@ -252,17 +253,7 @@ Deno.test("encodeJpeg handles sizes that are not multiples of 16", async () => {
   }
 });
 
-const HAVE_CV2 = (() => {
-  try {
-    return new Deno.Command("/usr/bin/python3", {
-      args: ["-c", "import cv2"],
-      stdout: "null",
-      stderr: "null",
-    }).outputSync().success;
-  } catch {
-    return false;
-  }
-})();
+const HAVE_CV2 = pythonImports("cv2");
 
 Deno.test({
   name: "libjpeg (native cv2, when installed) decodes our JPEGs as we do",

@@ -7,7 +7,11 @@
 
 import assert from "node:assert/strict";
 import jpeg from "jpeg-js";
-import type { FrameReply } from "../../lib/protocol/binary.ts";
+import type {
+  FrameReply,
+  FrameRequest,
+  Timings,
+} from "../../lib/protocol/binary.ts";
 import { type ErrorCode, ProtocolError } from "../../lib/protocol/errors.ts";
 
 /** UTF-8 encoder for hand-written headers. */
@@ -54,6 +58,28 @@ export function gradient(length: number): Uint8Array {
 export function makeJpeg(width: number, height: number): Uint8Array {
   const rgba = gradient(width * height * 4);
   return jpeg.encode({ data: rgba, width, height }, 80).data;
+}
+
+/**
+ * A 4x3 grey version 1 request asking for faces only; a new one each call,
+ * so that no test sees another's changes to its pixels.
+ */
+export function sampleRequest(): FrameRequest {
+  return {
+    kind: "frame",
+    format: "grey8",
+    width: 4,
+    height: 3,
+    frameId: 41,
+    timestamp: 1718000000123.25,
+    reply: "faces",
+    pixels: gradient(12),
+  };
+}
+
+/** Server timings of nothing but a `total`, as short replies carry. */
+export function totalOnly(total: number): Timings {
+  return { decode: 0, detect: 0, recognise: 0, draw: 0, encode: 0, total };
 }
 
 /** A reply with three faces (one with a non-ASCII label) and every timing set. */

@@ -20,6 +20,8 @@ import {
   hex,
   makeJpeg,
   sampleReply,
+  sampleRequest,
+  totalOnly,
   utf8,
 } from "./_helpers.ts";
 
@@ -55,16 +57,7 @@ function rawRequestHeader(fields: RawRequestFields): Uint8Array {
   return header;
 }
 
-const baseRequest: FrameRequest = {
-  kind: "frame",
-  format: "grey8",
-  width: 4,
-  height: 3,
-  frameId: 41,
-  timestamp: 1718000000123.25,
-  reply: "faces",
-  pixels: gradient(12),
-};
+const baseRequest: FrameRequest = sampleRequest();
 
 // ---------------------------------------------------------------- layout
 
@@ -95,14 +88,7 @@ Deno.test("reply layout matches the hand-computed example in docs/protocol.md", 
     frameId: 7,
     timestamp: 1.5,
     faces: [{ x: 1, y: 2, w: 3, h: 4, label: "ab", distance: 0.5 }],
-    timings: {
-      decode: 0,
-      detect: 0,
-      recognise: 0,
-      draw: 0,
-      encode: 0,
-      total: 2,
-    },
+    timings: totalOnly(2),
   });
   assert.equal(
     hex(parts[0]),

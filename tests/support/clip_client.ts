@@ -5,11 +5,24 @@
  * @module
  */
 
+import type { TruthFace, TruthFrame } from "../../lib/measure/bench_report.ts";
+
+export type { TruthFace };
+
 /** The fixture clip (relative to the project root, where tests run). */
 export const CLIP = "tests/fixtures/clip/clip.mp4";
 
 /** Frames in {@linkcode CLIP}. */
 export const CLIP_FRAMES = 60;
+
+/** The faces of every frame of {@linkcode CLIP} (clip_truth.json). */
+export function clipTruth(): TruthFrame[] {
+  return JSON.parse(
+    Deno.readTextFileSync(
+      new URL("../fixtures/clip/clip_truth.json", import.meta.url),
+    ),
+  );
+}
 
 /**
  * Client arguments that send every frame of {@linkcode CLIP} to `endpoint`

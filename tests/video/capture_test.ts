@@ -3,25 +3,15 @@ import { type CaptureOptions, openCapture } from "../../lib/video/capture.ts";
 import { CaptureError } from "../../lib/video/capture_error.ts";
 import { findFfmpeg } from "../../lib/video/find_ffmpeg.ts";
 import { running } from "../support/video.ts";
+import { clipTruth, type TruthFace } from "../support/clip_client.ts";
 
 const CLIP = new URL("../fixtures/clip/clip.mp4", import.meta.url).pathname;
-const TRUTH_PATH = new URL("../fixtures/clip/clip_truth.json", import.meta.url)
-  .pathname;
 
 // Every test runs the ffmpeg findFfmpeg picks (PATH first, else the npm
 // package's binary), as the programs themselves do.
 const FFMPEG = await findFfmpeg();
 
-interface TruthFace {
-  name: string;
-  x: number;
-  y: number;
-  w: number;
-  h: number;
-}
-const TRUTH: { frame: number; faces: TruthFace[] }[] = JSON.parse(
-  Deno.readTextFileSync(TRUTH_PATH),
-);
+const TRUTH = clipTruth();
 
 /** A 320x240 capture of the clip (unless `options` say otherwise). */
 function clipCapture(options: Partial<CaptureOptions> = {}) {
