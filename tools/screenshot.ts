@@ -15,7 +15,8 @@
 /// <reference lib="dom" />
 
 import { parseArgs } from "node:util";
-import puppeteer, { type Browser } from "puppeteer-core";
+import type { Browser } from "puppeteer-core";
+import { launchChromium } from "../tests/support/browser.ts";
 import {
   PROJECT_ROOT,
   type ReadyProcess,
@@ -64,19 +65,10 @@ async function main(): Promise<void> {
       ...["--view", "web", "--port", "0"],
     ], { ready: /view: open (\S+) in a browser/ });
 
-    browser = await puppeteer.launch({
+    browser = await launchChromium({
       executablePath: values.chromium,
-      args: [
-        "--no-sandbox",
-        "--headless=new",
-        "--disable-gpu",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        `--user-data-dir=${dir}/profile`,
-        "--hide-scrollbars",
-      ],
+      profile: `${dir}/profile`,
+      args: ["--hide-scrollbars"],
     });
     const page = await browser.newPage();
     page.setDefaultTimeout(WAIT_MS);

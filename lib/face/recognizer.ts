@@ -135,3 +135,23 @@ export interface Recognizer {
   /** This recogniser as one structured-clonable object. */
   pack(): PackedRecognizer;
 }
+
+/**
+ * Adds the training faces and names of `packed` to `recognizer` (made with
+ * `packed`'s kind and parameters): what unpacking does once the recogniser
+ * exists, whatever its kind.
+ */
+export function addPacked(
+  recognizer: Recognizer,
+  packed: PackedRecognizer,
+): void {
+  const n = recognizer.descriptorSize;
+  const descriptors: Float32Array[] = [];
+  for (let i = 0; i < packed.labels.length; i++) {
+    descriptors.push(packed.descriptors.subarray(i * n, (i + 1) * n));
+  }
+  if (descriptors.length > 0) recognizer.add(descriptors, packed.labels);
+  for (const [label, name] of packed.names) {
+    recognizer.labelNames.set(label, name);
+  }
+}

@@ -10,6 +10,7 @@
 
 import { createLbphRecognizer } from "./lbph.ts";
 import {
+  addPacked,
   type PackedRecognizer,
   type Recognizer,
   RECOGNIZER_KINDS,
@@ -109,14 +110,7 @@ export async function unpackRecognizer(
           `of ${n} values each (${packed.kind} with these parameters)`,
       );
     }
-    const descriptors: Float32Array[] = [];
-    for (let i = 0; i < count; i++) {
-      descriptors.push(packed.descriptors.subarray(i * n, (i + 1) * n));
-    }
-    if (count > 0) recognizer.add(descriptors, packed.labels);
-    for (const [label, name] of packed.names) {
-      recognizer.labelNames.set(label, name);
-    }
+    addPacked(recognizer, packed);
     return recognizer;
   } catch (error) {
     throw new Error(`packed model: ${(error as Error)?.message ?? error}`);

@@ -37,13 +37,14 @@ import {
   type Point,
 } from "./align.ts";
 import { detectLandmarks } from "./landmarks.ts";
-import type {
-  DescribeOptions,
-  Match,
-  Nearest,
-  PackedRecognizer,
-  Recognizer,
-  RecognizerOptions,
+import {
+  addPacked,
+  type DescribeOptions,
+  type Match,
+  type Nearest,
+  type PackedRecognizer,
+  type Recognizer,
+  type RecognizerOptions,
 } from "./recognizer.ts";
 import { DESCRIPTOR_SIZE, type FaceNets, loadFaceNets } from "./_tfjs.ts";
 
@@ -352,14 +353,7 @@ export async function unpackResnetRecognizer(
     params: packed.params,
     threshold: packed.threshold,
   });
-  const descriptors: Float32Array[] = [];
-  for (let i = 0; i < count; i++) {
-    descriptors.push(packed.descriptors.subarray(i * n, (i + 1) * n));
-  }
-  if (count > 0) recognizer.add(descriptors, packed.labels);
-  for (const [label, name] of packed.names) {
-    recognizer.labelNames.set(label, name);
-  }
+  addPacked(recognizer, packed);
   return recognizer;
 }
 

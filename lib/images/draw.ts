@@ -81,27 +81,20 @@ export function drawFaces(image: Image, faces: DrawnFace[]): void {
     // Above the box when there is room, else just inside its top edge.
     const baseline = y - 5 >= TEXT_HEIGHT ? y - 5 : y + TEXT_HEIGHT + 4;
     const origin = new cv.Point(Math.max(0, x), baseline);
-    // A dark outline keeps the label readable on any background.
-    cv.putText(
-      canvas,
-      text,
-      origin,
-      cv.FONT_HERSHEY_SIMPLEX,
-      FONT_SCALE,
-      new cv.Scalar(0, 0, 0, 255),
-      3,
-      cv.LINE_AA,
-    );
-    cv.putText(
-      canvas,
-      text,
-      origin,
-      cv.FONT_HERSHEY_SIMPLEX,
-      FONT_SCALE,
-      colour,
-      1,
-      cv.LINE_AA,
-    );
+    // A dark outline first keeps the label readable on any background.
+    const strokes = [[new cv.Scalar(0, 0, 0, 255), 3], [colour, 1]] as const;
+    for (const [ink, thickness] of strokes) {
+      cv.putText(
+        canvas,
+        text,
+        origin,
+        cv.FONT_HERSHEY_SIMPLEX,
+        FONT_SCALE,
+        ink,
+        thickness,
+        cv.LINE_AA,
+      );
+    }
   }
   image.data.set(canvas.data);
 }

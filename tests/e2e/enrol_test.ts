@@ -6,6 +6,7 @@
  * shows s5's photos 8 and 9; the enrolment video has only the others.
  */
 
+import { copyDir } from "../support/files.ts";
 import assert from "node:assert/strict";
 import { personVideo } from "../support/enrol_video.ts";
 import {
@@ -54,16 +55,6 @@ async function enroll(args: string[]) {
   return run;
 }
 
-/** Copies the folder `from` (files and subfolders) to `to`. */
-async function copy(from: string, to: string): Promise<void> {
-  await Deno.mkdir(to, { recursive: true });
-  for await (const entry of Deno.readDir(from)) {
-    if (entry.isDirectory) {
-      await copy(`${from}/${entry.name}`, `${to}/${entry.name}`);
-    } else await Deno.copyFile(`${from}/${entry.name}`, `${to}/${entry.name}`);
-  }
-}
-
 async function jpegsIn(dir: string): Promise<string[]> {
   const names: string[] = [];
   for await (const entry of Deno.readDir(dir)) {
@@ -78,7 +69,7 @@ Deno.test("enroll: s5 learned live by every worker thread, kept after a restart;
   const video = `${dir}/s5.mp4`;
   let server: ServerProcess | undefined;
   try {
-    await copy(`${ROOT}train`, train);
+    await copyDir(`${ROOT}train`, train);
     await personVideo(video, {
       person: "s5",
       images: [1, 2, 3, 4, 5, 6, 7, 10],
@@ -248,7 +239,7 @@ Deno.test("enroll: with a remote worker connected, the enrolment reaches a threa
   const backend = `tcp://127.0.0.1:${freePort()}`;
   const processes: ServerProcess[] = [];
   try {
-    await copy(`${ROOT}train`, train);
+    await copyDir(`${ROOT}train`, train);
     await personVideo(video, { person: "s5", images: [1, 2, 3] });
     const server = await startServer([
       "--train",
