@@ -54,7 +54,7 @@ const HELP: Record<ModelFlag, string> = {
                          or a ResNet embedding`,
   threshold:
     `  --threshold N          distance at or above which a face is "unknown"
-                         (default: the model's, calibrated on the training set)`,
+                         (default: the model's, set from the bundled strangers)`,
   ambiguity:
     `  --ambiguity R          name a face only if its best distance is at most R
                          times the next person's (default: lbph ${UNKNOWN_RULES.lbph.ambiguity},
