@@ -6,6 +6,7 @@
  * @module
  */
 
+import { iou } from "../lib/tracking/boxes.ts";
 import type { Box } from "../lib/images/image.ts";
 
 /** Parses `<image file=...><box top left width height/>...</image>`. */
@@ -24,15 +25,7 @@ export function parseAnnotations(xml: string): Map<string, Box[]> {
   return result;
 }
 
-/** Intersection over union of two boxes. */
-export function iou(a: Box, b: Box): number {
-  const x0 = Math.max(a.x, b.x);
-  const y0 = Math.max(a.y, b.y);
-  const x1 = Math.min(a.x + a.w, b.x + b.w);
-  const y1 = Math.min(a.y + a.h, b.y + b.h);
-  const inter = Math.max(0, x1 - x0) * Math.max(0, y1 - y0);
-  return inter / (a.w * a.h + b.w * b.h - inter);
-}
+export { iou };
 
 /** Whether the centre of `inner` is inside `outer`. */
 export function centreInside(outer: Box, inner: Box): boolean {

@@ -148,19 +148,35 @@ export class FaceSelection {
   }
 
   /**
+   * The cheap reasons not to keep the face at `box` in frame `index` of a
+   * picture of `size` ("small", "soon"), looked at before any pixel is; null
+   * when the face is worth a look.
+   */
+  precheck(
+    index: number,
+    box: Box,
+    size: { width: number; height: number },
+  ): "small" | "soon" | null {
+    const o = this.#options;
+    const clipped = clip(box, size);
+    if (
+      clipped === undefined || Math.min(clipped.w, clipped.h) < o.minFaceSize
+    ) {
+      return "small";
+    }
+    return index - this.#lastIndex < o.minGap ? "soon" : null;
+  }
+
+  /**
    * Looks at frame `index` (grey) with the faces the server found in it;
    * remembers the face when it is kept.
    */
   consider(index: number, grey: Image, boxes: readonly Box[]): Verdict {
     const o = this.#options;
     if (boxes.length !== 1) return { keep: false, reason: "faces" };
-    const box = clip(boxes[0], grey);
-    if (box === undefined || Math.min(box.w, box.h) < o.minFaceSize) {
-      return { keep: false, reason: "small" };
-    }
-    if (index - this.#lastIndex < o.minGap) {
-      return { keep: false, reason: "soon" };
-    }
+    const early = this.precheck(index, boxes[0], grey);
+    if (early) return { keep: false, reason: early };
+    const box = clip(boxes[0], grey)!;
     const sharpness = faceSharpness(grey, box);
     if (sharpness < o.minSharpness) return { keep: false, reason: "blurred" };
     const thumbnail = faceThumbnail(grey, box);
@@ -178,7 +194,10 @@ export class FaceSelection {
 }
 
 /** `box` cut to the image (a detection may reach past an edge). */
-function clip(box: Box, image: Image): Box | undefined {
+function clip(
+  box: Box,
+  image: { width: number; height: number },
+): Box | undefined {
   const x0 = Math.max(0, Math.round(box.x));
   const y0 = Math.max(0, Math.round(box.y));
   const x1 = Math.min(image.width, Math.round(box.x + box.w));

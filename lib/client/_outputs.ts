@@ -114,7 +114,7 @@ export interface Outputs {
 }
 
 /** The page's status line when the session does not follow faces. */
-export const NO_TRACKS_STATUS =
+const NO_TRACKS_STATUS =
   "faces are not followed (--no-track): nobody is listed";
 /** Why the page cannot name people when the session does not follow faces. */
 export const NO_TRACKS_ENROL =
@@ -422,6 +422,8 @@ export class PageFaces {
     box: Box,
     frame: number,
   ): EnrolFace | undefined {
+    // Size and spacing first: most frames stop here, before any pixel.
+    if (followed.selection.precheck(frame, box, picture)) return undefined;
     // Only the face is made grey: the selection looks at nothing else.
     const region = greyRegion(picture, box);
     if (!region) return undefined;

@@ -402,9 +402,8 @@ function checkSize(packed: PackedRecognizer, n: number): void {
 }
 
 /**
- * Writes the recogniser to `path` (see the module doc), atomically: the text
- * goes to a temporary file beside it, which is then renamed over `path`, so
- * a reader never sees a half-written model.
+ * Writes the recogniser to `path` (see the module doc), atomically (see
+ * {@linkcode writeAtomically}): a reader never sees a half-written model.
  *
  * @throws {Error} naming the file when it cannot be written.
  */
@@ -413,14 +412,42 @@ export async function saveModel(
   recognizer: Recognizer,
 ): Promise<void> {
   const text = formatModel(recognizer.pack());
-  const temp = `${path}.tmp-${Deno.pid}-${
-    Math.random().toString(36).slice(2, 10)
-  }`;
   try {
-    await Deno.writeTextFile(temp, text);
-    await Deno.rename(temp, path);
+    await writeAtomically(path, new TextEncoder().encode(text));
   } catch (err) {
-    await Deno.remove(temp).catch(() => {});
     throw new Error(`${path}: cannot save the model: ${errorText(err)}`);
+  }
+}
+
+/**
+ * Writes `bytes` to a hidden temporary file beside `path` (training skips
+ * names starting with `.`), flushes it to disk, and renames it over `path`:
+ * a reader, or a restart after a crash, sees the old file or the new one.
+ * Model files and enrolled photos are saved this way.
+ *
+ * @throws the file system's error, after removing the temporary file.
+ */
+export async function writeAtomically(
+  path: string,
+  bytes: Uint8Array,
+): Promise<void> {
+  const slash = path.lastIndexOf("/");
+  const temp = `${path.slice(0, slash + 1)}.${
+    path.slice(slash + 1)
+  }.tmp-${Deno.pid}-${Math.random().toString(36).slice(2, 10)}`;
+  try {
+    const file = await Deno.open(temp, { write: true, createNew: true });
+    try {
+      for (let offset = 0; offset < bytes.length;) {
+        offset += await file.write(bytes.subarray(offset));
+      }
+      await file.sync();
+    } finally {
+      file.close();
+    }
+    await Deno.rename(temp, path);
+  } catch (error) {
+    await Deno.remove(temp).catch(() => {});
+    throw error;
   }
 }

@@ -19,7 +19,11 @@
  */
 
 import type { Recognizer } from "../face/recognizer.ts";
-import { formatModel, parseModel } from "../face/model_file.ts";
+import {
+  formatModel,
+  parseModel,
+  writeAtomically,
+} from "../face/model_file.ts";
 import { decodeImage } from "../images/image_io.ts";
 import { errorReplyFor } from "../protocol/dispatch.ts";
 import {
@@ -250,7 +254,7 @@ export class Enrolments {
           folder,
           `enrol_${stamp}_${String(i + 1).padStart(2, "0")}`,
         );
-        await writeAtomically(path, jpegs[i]);
+        await writeFile(path, jpegs[i]);
         written.push(path);
       }
       const model = this.#options.model;
@@ -269,7 +273,7 @@ export class Enrolments {
         packed.descriptors = all;
         packed.labels = [...packed.labels, ...descriptors.map(() => label)];
         if (!existing) packed.names = [...packed.names, [label, name]];
-        await writeAtomically(
+        await writeFile(
           model,
           new TextEncoder().encode(formatModel(packed)),
         );
@@ -340,29 +344,11 @@ async function freshPath(folder: string, base: string): Promise<string> {
   }
 }
 
-/**
- * Writes `bytes` to a hidden temporary file beside `path` (training skips
- * names starting with `.`), flushes it to disk, and renames it over `path`:
- * a reader, or a restart after a crash, sees the old file or the new one.
- */
-async function writeAtomically(path: string, bytes: Uint8Array): Promise<void> {
-  const slash = path.lastIndexOf("/");
-  const temp = `${path.slice(0, slash + 1)}.${
-    path.slice(slash + 1)
-  }.tmp-${Deno.pid}-${Math.random().toString(36).slice(2, 10)}`;
+/** {@linkcode writeAtomically}, with the file named in its error. */
+async function writeFile(path: string, bytes: Uint8Array): Promise<void> {
   try {
-    const file = await Deno.open(temp, { write: true, createNew: true });
-    try {
-      for (let offset = 0; offset < bytes.length;) {
-        offset += await file.write(bytes.subarray(offset));
-      }
-      await file.sync();
-    } finally {
-      file.close();
-    }
-    await Deno.rename(temp, path);
+    await writeAtomically(path, bytes);
   } catch (error) {
-    await Deno.remove(temp).catch(() => {});
     throw new Error(`cannot write ${path}: ${(error as Error).message}`);
   }
 }
